@@ -1,0 +1,505 @@
+"""The data contract: the columns of the patients and assessments tables, and their rules.
+
+painkit's core works on two long-format tables:
+
+``patients``
+    One row per patient: ``patient_id``, ``sex``, ``birth_year``, ``height_cm``,
+    ``weight_kg``, ``condition``, ``pain_duration_months``, ``plan`` (arm ids joined by
+    ``+``) and ``plan_start`` (the baseline date).
+``assessments``
+    One row per patient and date: the NRS, BPI and PEG items, the six-minute walk distance,
+    the therapies active that day, exercise sessions, the mood flag, the four red-flag answers
+    and free-text notes.
+
+The baseline of a patient is the assessment dated ``plan_start``; an assessment before it is
+an error, as is a patient without one (checked by :func:`validate_assessments` when the
+patients table is given).
+
+Every field is declared once in :data:`PATIENT_FIELDS` and :data:`ASSESSMENT_FIELDS`. The
+declarations drive the pandera schemas that validate tables here and the SQLite CHECK
+constraints of the store, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, PainkitError, UnknownModalityError, ValidationError
+
+__all__ = [
+    "Field",
+    "PATIENT_FIELDS",
+    "ASSESSMENT_FIELDS",
+    "RED_FLAGS",
+    "BPI_SEVERITY",
+    "BPI_INTERFERENCE",
+    "PEG_ITEMS",
+    "patient_columns",
+    "assessment_columns",
+    "validate_patients",
+    "validate_assessments",
+    "empty_patients",
+    "empty_assessments",
+]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a painkit table.
+
+    ``kind`` is one of ``id``, ``text``, ``int``, ``score`` (whole number 0-10), ``float``,
+    ``bool``, ``date``, ``category``, ``plan`` (arm ids joined by ``+``, at least one) and
+    ``therapies`` (the same, may be empty).
+    """
+
+    name: str
+    kind: str
+    description: str
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+
+
+def _score(name, description):
+    return Field(name, "score", description, min=0, max=10)
+
+
+RED_FLAGS = {
+    "rf_weakness": "sudden weakness",
+    "rf_bladder": "loss of bladder control",
+    "rf_weight_loss": "unexplained weight loss",
+    "rf_fever": "fever with pain",
+}
+BPI_SEVERITY = ("bpi_worst", "bpi_least", "bpi_average", "bpi_now")
+BPI_INTERFERENCE = (
+    "bpi_activity",
+    "bpi_mood",
+    "bpi_walking",
+    "bpi_work",
+    "bpi_relations",
+    "bpi_sleep",
+    "bpi_enjoyment",
+)
+PEG_ITEMS = ("peg_pain", "peg_enjoyment", "peg_activity")
+
+PATIENT_FIELDS: tuple[Field, ...] = (
+    Field("patient_id", "id", "Patient identifier (1-64 characters)", required=True),
+    Field("sex", "category", "Sex, for the six-minute walk equations", choices=("female", "male")),
+    Field("birth_year", "int", "Year of birth", min=1900, max=2100),
+    Field("height_cm", "float", "Height in centimetres", min=50, max=250),
+    Field("weight_kg", "float", "Weight in kilograms", min=20, max=350),
+    Field("condition", "text", "Pain condition, free text"),
+    Field("pain_duration_months", "float", "Months the pain has lasted at plan start", min=0, max=1200),
+    Field("plan", "plan", "Planned treatments: arm ids joined by '+'", required=True),
+    Field("plan_start", "date", "Date the plan starts; the baseline assessment is on this date", required=True),
+)
+
+ASSESSMENT_FIELDS: tuple[Field, ...] = (
+    Field("patient_id", "id", "Patient identifier", required=True),
+    Field("date", "date", "Date of the assessment", required=True),
+    Field("nrs", "score", "Pain intensity, 0-10 Numeric Rating Scale (whole numbers)", required=True, min=0, max=10),
+    _score("bpi_worst", "BPI: worst pain in the last 24 hours"),
+    _score("bpi_least", "BPI: least pain in the last 24 hours"),
+    _score("bpi_average", "BPI: average pain"),
+    _score("bpi_now", "BPI: pain right now"),
+    _score("bpi_activity", "BPI interference: general activity"),
+    _score("bpi_mood", "BPI interference: mood"),
+    _score("bpi_walking", "BPI interference: walking ability"),
+    _score("bpi_work", "BPI interference: normal work"),
+    _score("bpi_relations", "BPI interference: relations with other people"),
+    _score("bpi_sleep", "BPI interference: sleep"),
+    _score("bpi_enjoyment", "BPI interference: enjoyment of life"),
+    _score("peg_pain", "PEG: average pain in the past week"),
+    _score("peg_enjoyment", "PEG: interference with enjoyment of life"),
+    _score("peg_activity", "PEG: interference with general activity"),
+    Field("walk_m", "float", "Six-minute walk distance in metres", min=0, max=1500),
+    Field("therapies", "therapies", "Therapies active at this date (arm ids joined by '+'); empty means the plan"),
+    Field("exercise_sessions_planned", "int", "Exercise sessions planned since the last assessment", min=0, max=500),
+    Field("exercise_sessions_done", "int", "Exercise sessions done since the last assessment", min=0, max=500),
+    Field("mood_flag", "bool", "Depression or anxiety flagged"),
+    Field("qst_normal", "bool", "Quantitative sensory testing normal (recorded, not computed)"),
+    *(Field(name, "bool", f"Red flag: {label}") for name, label in RED_FLAGS.items()),
+    Field("notes", "text", "Free-text notes"),
+)
+
+_PANDAS_TYPES = {
+    "id": "string",
+    "text": "string",
+    "category": "string",
+    "plan": "string",
+    "therapies": "string",
+    "int": "Int64",
+    "score": "Int64",
+    "float": "Float64",
+    "bool": "boolean",
+    "date": "datetime64[ns]",
+}
+
+
+def patient_columns() -> list[str]:
+    return [f.name for f in PATIENT_FIELDS]
+
+
+def assessment_columns() -> list[str]:
+    return [f.name for f in ASSESSMENT_FIELDS]
+
+
+def _empty(fields) -> pd.DataFrame:
+    return pd.DataFrame({f.name: pd.Series(dtype=_PANDAS_TYPES[f.kind]) for f in fields})
+
+
+def empty_patients() -> pd.DataFrame:
+    """A patients table with no rows and the declared dtypes."""
+    return _empty(PATIENT_FIELDS)
+
+
+def empty_assessments() -> pd.DataFrame:
+    """An assessments table with no rows and the declared dtypes."""
+    return _empty(ASSESSMENT_FIELDS)
+
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+_SEX = {"f": "female", "female": "female", "woman": "female", "m": "male", "male": "male", "man": "male"}
+
+
+class _Problems:
+    """Collects problems as arrays; builds the problems table once at the end."""
+
+    def __init__(self, data: pd.DataFrame, row_offset: int):
+        self.data, self.offset, self.parts = data, row_offset, []
+
+    def add(self, positions, column: str, values, reason: str):
+        positions = np.asarray(positions, dtype=np.intp)
+        if len(positions):
+            self.parts.append((positions, column, np.asarray(values, dtype=object), reason))
+
+    def table(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame(columns=["row", "patient_id", "date", "column", "value", "reason"])
+        pos = np.concatenate([p[0] for p in self.parts])
+        frame = pd.DataFrame(
+            {
+                "position": pos,
+                "column": np.concatenate([[p[1]] * len(p[0]) for p in self.parts]),
+                "value": np.concatenate([p[2] for p in self.parts]),
+                "reason": np.concatenate([[p[3]] * len(p[0]) for p in self.parts]),
+            }
+        )
+        frame["row"] = frame["position"] + self.offset
+        for col in ("patient_id", "date"):
+            if col in self.data:
+                frame[col] = self.data[col].to_numpy(dtype=object)[frame["position"]]
+            else:
+                frame[col] = None
+        frame = frame.sort_values(["position", "column"], kind="stable")
+        return frame[["row", "patient_id", "date", "column", "value", "reason"]].reset_index(drop=True)
+
+
+def _describe(kind: str, f: Field) -> str:
+    if kind == "score" or (f.min is not None and f.max is not None and kind == "int"):
+        return f"a whole number from {f.min:g} to {f.max:g}"
+    if kind == "float":
+        return f"a number from {f.min:g} to {f.max:g}"
+    return kind
+
+
+def _unique_text(raw: pd.Series):
+    """Factorize a text column: codes per row (-1 for missing) and stripped unique strings.
+
+    String work happens once per distinct value, which keeps a million rows fast. The
+    uniques array ends with a sentinel (None) so that ``uniques[codes]`` maps -1 to None.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    text = np.append(text, None)
+    empty = np.append(text[:-1] == "", True)
+    codes = np.where(empty[codes], -1, codes)
+    return codes, text
+
+
+def _take(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    return values[codes]  # codes -1 picks the sentinel at the end
+
+
+def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> pd.Series:
+    """Coerce one column to its declared dtype, recording every value that breaks a rule."""
+    kind = f.kind
+    is_text = raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+    if is_text:
+        codes, uniq = _unique_text(raw)
+        present = codes >= 0
+    else:
+        codes, uniq = None, None
+        present = raw.notna().to_numpy().copy()
+    objects = None
+
+    def original(mask):
+        nonlocal objects
+        if objects is None:
+            objects = raw.to_numpy(dtype=object)
+        return objects[mask]
+
+    def flag(mask, reason):
+        problems.add(np.flatnonzero(mask), f.name, original(mask), reason)
+
+    if f.required and not present.all():
+        flag(~present, "required, missing")
+    if kind in ("score", "int", "float"):
+        rule = _describe(kind, f)
+        if is_text:
+            uvals = pd.to_numeric(pd.Series(uniq[:-1], dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            values = _take(np.append(uvals, np.nan), codes)
+        else:
+            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+        bad_type = present & np.isnan(values)
+        if bad_type.any():
+            flag(bad_type, f"not a number; allowed: {rule}")
+        ok = present & ~bad_type
+        with np.errstate(invalid="ignore"):
+            bad = ok & ((values < f.min) | (values > f.max))
+            if kind != "float":
+                bad |= ok & (np.floor(values) != values)
+        if bad.any():
+            flag(bad, f"allowed: {rule}")
+        values[~ok | bad] = np.nan
+        if kind == "float":
+            return pd.Series(pd.array(values, dtype="Float64"), index=raw.index)
+        return pd.Series(pd.array(values, dtype="Float64").astype("Int64"), index=raw.index)
+    if kind == "bool":
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            return raw.astype("boolean")
+        if not is_text:
+            codes, uniq = _unique_text(raw.astype(object))
+        lowered = np.array([str(u).lower() if u is not None else "" for u in uniq], dtype=object)
+        truth = np.where(np.isin(lowered, list(_TRUE)), 1, np.where(np.isin(lowered, list(_FALSE)), 0, -1))
+        truth[-1] = -2  # missing
+        per_row = _take(truth, codes)
+        bad = per_row == -1
+        if bad.any():
+            flag(bad, "allowed: yes/no, true/false or 1/0")
+        out = pd.array(per_row == 1, dtype="boolean")
+        out[per_row < 0] = pd.NA
+        return pd.Series(out, index=raw.index)
+    if kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+            values = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) else raw
+            return values.dt.normalize().astype("datetime64[ns]")
+        if not is_text:
+            codes, uniq = _unique_text(raw.astype(object))
+        udates = pd.to_datetime(pd.Series(uniq[:-1], dtype=object), errors="coerce", format="mixed")
+        udates = udates.dt.tz_localize(None) if getattr(udates.dt, "tz", None) else udates
+        uvals = np.append(udates.dt.normalize().to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        values = _take(uvals, codes)
+        bad = present & np.isnat(values)
+        if bad.any():
+            flag(bad, "not a date; allowed: YYYY-MM-DD")
+        return pd.Series(values, index=raw.index, dtype="datetime64[ns]")
+    # text kinds
+    if not is_text:
+        codes, uniq = _unique_text(raw.astype(object))
+    if kind == "id":
+        ustr = uniq[:-1]
+        lengths = np.fromiter((len(u) for u in ustr), dtype=np.intp, count=len(ustr))
+        control = np.fromiter((not u.isprintable() for u in ustr), dtype=bool, count=len(ustr))
+        for mask, reason in ((lengths > 64, "longer than 64 characters"), (control, "contains non-printable characters")):
+            rows = _take(np.append(mask, False), codes)
+            if rows.any():
+                flag(rows, reason)
+    elif kind == "category":
+        mapped = np.array([_SEX.get(str(u).lower()) if u is not None else None for u in uniq], dtype=object)
+        bad = present & (_take(mapped, codes) == None)  # noqa: E711 (elementwise)
+        if bad.any():
+            flag(bad, f"allowed: {', '.join(f.choices)}")
+        uniq = mapped
+    elif kind in ("plan", "therapies"):
+        uniq = _canonical_arms(uniq, codes, f, problems, evidence)
+    return pd.Series(pd.array(_take(uniq, codes), dtype="string"), index=raw.index)
+
+
+def _canonical_arms(uniq: np.ndarray, codes: np.ndarray, f: Field, problems: _Problems, evidence) -> np.ndarray:
+    """Canonical plan labels for the unique values; problems recorded against their rows."""
+    from .evidence import load_evidence, parse_plan, plan_label
+
+    evidence = evidence or load_evidence()
+    canonical = []
+    for code, raw in enumerate(uniq[:-1]):
+        try:
+            canonical.append(plan_label(parse_plan(raw, evidence)))
+            continue
+        except UnknownModalityError as exc:
+            hint = f" (did you mean {', '.join(exc.suggestions)}?)" if exc.suggestions else ""
+            reason = f"unknown treatment {exc.name!r}{hint}; allowed: {', '.join(exc.known)}"
+        except InputError as exc:
+            reason = str(exc)
+        pos = np.flatnonzero(codes == code)
+        problems.add(pos, f.name, [raw] * len(pos), reason)
+        canonical.append(None)
+    return np.array(canonical + [None], dtype=object)
+
+
+def _validate(data: pd.DataFrame, fields, *, source, row_offset, evidence, what) -> tuple[pd.DataFrame, _Problems]:
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(f"{what} must be a pandas DataFrame, not {type(data).__name__}")
+    names = [f.name for f in fields]
+    required = [f.name for f in fields if f.required]
+    missing = [c for c in required if c not in data.columns]
+    where = f"{source}: " if source else ""
+    if missing:
+        raise ValidationError(
+            f"{where}{what} table lacks required column(s) {', '.join(missing)} "
+            f"(columns: {', '.join(names)})",
+            source=source,
+        )
+    if not isinstance(data.index, pd.RangeIndex) or data.index.start != 0 or data.index.step != 1:
+        data = data.reset_index(drop=True)
+    problems = _Problems(data, row_offset)
+    out = {}
+    for f in fields:
+        if f.name in data.columns:
+            out[f.name] = _coerce_column(data[f.name], f, problems, evidence)
+        else:
+            out[f.name] = pd.Series(pd.NA if f.kind != "date" else pd.NaT, index=data.index, dtype=_PANDAS_TYPES[f.kind])
+    return pd.DataFrame(out, copy=False), problems
+
+
+def _raise(problems: pd.DataFrame, *, source, what) -> None:
+    where = f"{source}: " if source else ""
+    first = problems.iloc[0]
+    at = f"row {first.row}"
+    if isinstance(first.patient_id, str):
+        at += f" (patient {first.patient_id!r}"
+        at += f", {pd.Timestamp(first.date).date()})" if pd.notna(first.date) and not isinstance(first.date, str) else ")"
+    more = f"; {len(problems) - 1} more problem(s) in {problems.row.nunique()} row(s)" if len(problems) > 1 else ""
+    raise ValidationError(
+        f"{where}{what}: {at}, column {first.column!r}, value {first.value!r}: {first.reason}{more}",
+        problems=problems,
+        source=source,
+    )
+
+
+def validate_patients(
+    patients: pd.DataFrame, *, source: str | None = None, row_offset: int = 1, evidence=None
+) -> pd.DataFrame:
+    """Check and coerce a patients table.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        Columns as in :data:`PATIENT_FIELDS`; missing optional columns are added empty.
+    source : str, optional
+        The file the table came from, named in messages.
+    row_offset : int, default 1
+        Number given to the first row in messages (2 for a CSV file with its header line 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The declared columns with the declared dtypes, plans in canonical form.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem in ``.problems`` (row, patient_id, date, column, value, reason).
+    """
+    table, problems = _validate(patients, PATIENT_FIELDS, source=source, row_offset=row_offset, evidence=evidence, what="patients")
+    dup = table["patient_id"].duplicated(keep="first").to_numpy() & table["patient_id"].notna().to_numpy()
+    problems.add(np.flatnonzero(dup), "patient_id", table["patient_id"].to_numpy(dtype=object)[dup], "patient listed twice")
+    found = problems.table()
+    if len(found):
+        _raise(found, source=source, what="patients")
+    return table
+
+
+def _iso(dates: pd.Series) -> np.ndarray:
+    return dates.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+
+
+def validate_assessments(
+    assessments: pd.DataFrame,
+    *,
+    patients: pd.DataFrame | None = None,
+    source: str | None = None,
+    row_offset: int = 1,
+    evidence=None,
+) -> pd.DataFrame:
+    """Check and coerce an assessments table.
+
+    Checks every field's rule, two assessments of one patient on one date, done exercise
+    sessions above those planned and, when ``patients`` (already validated) is given, unknown
+    patients, assessments dated before the patient's baseline (``plan_start``) and patients
+    with no baseline assessment.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The declared columns with the declared dtypes, in the input's row order.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem in ``.problems`` (row, patient_id, date, column, value, reason).
+    """
+    table, problems = _validate(
+        assessments, ASSESSMENT_FIELDS, source=source, row_offset=row_offset, evidence=evidence, what="assessments"
+    )
+    pid_codes, _ = pd.factorize(table["patient_id"])
+    day = table["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    known = (pid_codes >= 0) & ~np.isnat(table["date"].to_numpy())
+    dup = pd.Series(pid_codes.astype(np.int64) * 10_000_000 + day).duplicated(keep="first").to_numpy() & known
+    if dup.any():
+        problems.add(np.flatnonzero(dup), "date", _iso(table["date"])[dup], "second assessment of this patient on this date")
+    done, planned = table["exercise_sessions_done"], table["exercise_sessions_planned"]
+    over = (done > planned).fillna(False).to_numpy()
+    problems.add(np.flatnonzero(over), "exercise_sessions_done", done.to_numpy(dtype=object)[over], "more sessions done than planned")
+    if patients is not None:
+        starts = patients.set_index("patient_id")["plan_start"]
+        start = table["patient_id"].map(starts)
+        unknown = table["patient_id"].notna().to_numpy() & ~table["patient_id"].isin(starts.index).to_numpy()
+        problems.add(np.flatnonzero(unknown), "patient_id", table["patient_id"].to_numpy(dtype=object)[unknown], "no such patient")
+        early = (table["date"] < start).fillna(False).to_numpy()
+        if early.any():
+            problems.add(
+                np.flatnonzero(early), "date", _iso(table["date"])[early],
+                "before the patient's baseline (plan_start)",
+            )
+        has_base = set(table.loc[(table["date"] == start).fillna(False).to_numpy(), "patient_id"])
+        lacking = [p for p in patients["patient_id"] if p not in has_base]
+        if lacking:
+            lacking_rows = patients.index[patients["patient_id"].isin(lacking)]
+            frame = problems.table()
+            extra = pd.DataFrame(
+                {
+                    "row": None,
+                    "patient_id": patients.loc[lacking_rows, "patient_id"].to_numpy(dtype=object),
+                    "date": patients.loc[lacking_rows, "plan_start"].to_numpy(dtype=object),
+                    "column": "date",
+                    "value": None,
+                    "reason": "no baseline assessment on the plan start date",
+                }
+            )
+            found = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
+            _raise(found, source=source, what="assessments")
+    found = problems.table()
+    if len(found):
+        _raise(found, source=source, what="assessments")
+    return table
+
+
+def problems_text(error: PainkitError, limit: int = 20) -> str:
+    """Every problem of a :class:`ValidationError`, one per line (at most ``limit``)."""
+    problems = getattr(error, "problems", None)
+    if problems is None or not len(problems):
+        return str(error)
+    lines = []
+    for p in problems.head(limit).itertuples(index=False):
+        date = pd.Timestamp(p.date).date() if pd.notna(p.date) and not isinstance(p.date, str) else p.date
+        row = f"row {p.row}" if pd.notna(p.row) else "patient"
+        lines.append(f"{row}: patient {p.patient_id!r}, date {date}, column {p.column!r}, value {p.value!r}: {p.reason}")
+    if len(problems) > limit:
+        lines.append(f"... and {len(problems) - limit} more")
+    return "\n".join(lines)
