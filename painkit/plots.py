@@ -1,0 +1,223 @@
+"""Charts shared by the apps and the reports, drawn with seaborn on matplotlib axes.
+
+Every function takes its data first, options keyword-only, draws on ``ax`` (a new figure when
+omitted) and returns the axes. None of them changes global matplotlib state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["progress_chart", "benefit_ranges", "trajectories", "waterfall", "LEVEL_COLOURS"]
+
+#: Colour per evidence level, used wherever evidence is drawn.
+LEVEL_COLOURS = {
+    "high": "#1b7837",
+    "moderate-high": "#5aae61",
+    "moderate": "#a6dba0",
+    "meta-analysis": "#762a83",
+    "pilot": "#c2a5cf",
+    "guideline": "#999999",
+}
+BAND_COLOUR = "#9ecae1"
+OBSERVED_COLOUR = "#d6604d"
+
+
+def _axes(ax, size=(7, 4)):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def progress_chart(
+    assessments: pd.DataFrame,
+    *,
+    baseline: float,
+    plan,
+    plan_start,
+    horizon_weeks: float | None = None,
+    ax=None,
+    combine: str | None = None,
+    assumptions=None,
+    evidence=None,
+    title: str | None = None,
+):
+    """Observed NRS over time against the expected band for the plan.
+
+    Parameters
+    ----------
+    assessments : pandas.DataFrame
+        One patient's rows with ``date`` and ``nrs`` columns.
+    baseline : float
+        Baseline NRS (the band starts there).
+    plan : str or sequence
+        The patient's plan.
+    plan_start : date-like
+        Start of the plan; week 0 of the band.
+    horizon_weeks : float, optional
+        How far the band reaches; default 26 weeks or the last assessment, whichever is later.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import pandas as pd, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> visits = pd.DataFrame({"date": pd.to_datetime(["2026-01-05", "2026-02-02"]), "nrs": [7, 6]})
+    >>> ax = progress_chart(visits, baseline=7, plan="cbt", plan_start="2026-01-05")
+    >>> ax.get_ylim()
+    (0.0, 10.0)
+    """
+    import seaborn as sns
+
+    from .expectations import expected_band
+
+    ax = _axes(ax)
+    start = pd.Timestamp(plan_start)
+    dates = pd.to_datetime(assessments["date"]) if len(assessments) else pd.Series([], dtype="datetime64[ns]")
+    last_week = float((dates.max() - start).days / 7) if len(dates) else 0.0
+    horizon = max(float(horizon_weeks or 26), last_week)
+    weeks = np.linspace(0, horizon, int(horizon * 2) + 1)
+    band = expected_band(
+        np.full(len(weeks), float(baseline)),
+        [plan] * len(weeks) if not isinstance(plan, str) else plan,
+        weeks,
+        combine=combine,
+        assumptions=assumptions,
+        evidence=evidence,
+    )
+    x = start + pd.to_timedelta(weeks * 7, unit="D")
+    ax.fill_between(x, band["low"], band["high"], color=BAND_COLOUR, alpha=0.5, label="expected range", linewidth=0)
+    ax.plot(x, band["expected"], color="#2171b5", linestyle="--", label="expected")
+    if len(assessments):
+        observed = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
+        sns.lineplot(data=observed, x="date", y="nrs", ax=ax, color=OBSERVED_COLOUR, marker="o", label="recorded NRS")
+    ax.set_ylim(0, 10)
+    ax.set_yticks(range(0, 11, 2))
+    ax.set_ylabel("Pain (NRS 0-10)")
+    ax.set_xlabel("")
+    ax.set_title(title or "Progress against the expected range")
+    ax.legend(loc="upper right", frameon=False)
+    ax.figure.autofmt_xdate()
+    return ax
+
+
+def benefit_ranges(*, evidence=None, assumptions=None, arms=None, ax=None, highlight=None):
+    """The evidence's benefit range for each plan arm, coloured by evidence level.
+
+    Parameters
+    ----------
+    arms : sequence of str, optional
+        Which arms to draw (default: all).
+    highlight : sequence of str, optional
+        Arms to draw in bold (e.g. the chosen plan).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from .evidence import load_evidence
+    from .expectations import estimate_cohort
+
+    evidence = evidence or load_evidence()
+    table = evidence.arms if arms is None else evidence.arms[evidence.arms["arm"].isin(list(arms))]
+    ranges = estimate_cohort(
+        pd.DataFrame({"plan": table["arm"].to_numpy(), "baseline": 10.0}),
+        assumptions=assumptions,
+        evidence=evidence,
+    )
+    data = table.assign(
+        low=ranges["reduction_low_pct"].to_numpy(),
+        high=ranges["reduction_high_pct"].to_numpy(),
+        mid=ranges["reduction_pct"].to_numpy(),
+    ).sort_values("mid")
+    ax = _axes(ax, size=(7, 0.45 * len(data) + 1))
+    y = np.arange(len(data))
+    colours = [LEVEL_COLOURS.get(level, "#666666") for level in data["evidence_level"]]
+    ax.hlines(y, data["low"], data["high"], colors=colours, linewidth=8)
+    ax.scatter(data["mid"], y, c=colours, edgecolors="black", zorder=3, s=40)
+    ax.set_yticks(y)
+    labels = ax.set_yticklabels(data["label"])
+    for label, arm in zip(labels, data["arm"]):
+        if highlight and arm in set(highlight):
+            label.set_fontweight("bold")
+    ax.set_xlabel("Pain reduction at the reference time (%)")
+    ax.set_xlim(0, 100)
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=c, label=level)
+        for level, c in LEVEL_COLOURS.items()
+        if level in set(data["evidence_level"])
+    ]
+    ax.legend(handles=handles, title="evidence", loc="lower right", frameon=False, fontsize="small")
+    ax.set_title("Typical benefit by treatment (the article)")
+    return ax
+
+
+def trajectories(estimates: Mapping, *, ax=None):
+    """Expected trajectories of several estimates, each with its range.
+
+    Parameters
+    ----------
+    estimates : mapping of label to :class:`~painkit.expectations.Estimate`
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import seaborn as sns
+
+    ax = _axes(ax)
+    palette = sns.color_palette("colorblind", n_colors=max(len(estimates), 1))
+    for colour, (label, est) in zip(palette, estimates.items()):
+        t = est.trajectory
+        ax.fill_between(t["week"], t["low"], t["high"], color=colour, alpha=0.2, linewidth=0)
+        ax.plot(t["week"], t["expected"], color=colour, label=f"{label} ({est.combine})" if len(est.plan) > 1 else label)
+    ax.set_ylim(0, 10)
+    ax.set_xlabel("Weeks on the plan")
+    ax.set_ylabel("Expected pain (NRS 0-10)")
+    ax.set_title("Expected trajectories")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def waterfall(data: pd.DataFrame, *, column: str = "change_pct", hue: str | None = None, thresholds=(-30, -50), ax=None):
+    """Waterfall of per-patient percent change, sorted, with reference lines.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per patient.
+    column : str
+        Percent change from baseline (negative = less pain).
+    hue : str, optional
+        Column to colour the bars by (e.g. ``"plan"``).
+    thresholds : sequence of float
+        Reference lines (IMMPACT moderate and substantial by default).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import seaborn as sns
+
+    ax = _axes(ax, size=(8, 4))
+    ordered = data.dropna(subset=[column]).sort_values(column, ascending=False).reset_index(drop=True)
+    ordered = ordered.assign(_rank=np.arange(len(ordered)))
+    sns.barplot(data=ordered, x="_rank", y=column, hue=hue, dodge=False, ax=ax, width=1.0, linewidth=0)
+    for value in thresholds:
+        ax.axhline(value, color="black", linestyle=":", linewidth=1)
+    ax.set_xticks([])
+    ax.set_xlabel(f"Patients (n={len(ordered)}), sorted")
+    ax.set_ylabel("Change in pain from baseline (%)")
+    ax.set_title("Percent change from baseline per patient")
+    return ax
