@@ -73,8 +73,8 @@ def progress_chart(
     >>> matplotlib.use("Agg")
     >>> visits = pd.DataFrame({"date": pd.to_datetime(["2026-01-05", "2026-02-02"]), "nrs": [7, 6]})
     >>> ax = progress_chart(visits, baseline=7, plan="cbt", plan_start="2026-01-05")
-    >>> ax.get_ylim()
-    (0.0, 10.0)
+    >>> [float(v) for v in ax.get_ylim()]
+    [0.0, 10.0]
     """
     import seaborn as sns
 
