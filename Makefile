@@ -33,7 +33,7 @@ test-fast: $(STAMP) ## Unit tests only (no notebooks, no browser)
 lab: $(STAMP) ## Open JupyterLab on notebooks/
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-app: $(STAMP) ## Serve the tracker as a no-code web app (Voila) on 127.0.0.1:$(PORT)
+app: $(STAMP) ## Serve the tracker as a no-code web app (Voila) on 127.0.0.1, port PORT (default 8866)
 	$(VENV)/bin/voila notebooks/tracker.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
 
 bench: $(STAMP) ## Run the benchmarks in bench/ and print their figures

@@ -230,9 +230,12 @@ class Estimate:
 
     def headline(self) -> str:
         """The tracker's sentence: 'Estimated pain reduction: current level 7, expected level 4'."""
+        def level(x):  # half up, as a person rounds (Python's round() is half-even)
+            return int(math.floor(x + 0.5))
+
         return (
             f"Estimated pain reduction: current level {self.baseline:g}, expected level "
-            f"{round(self.expected):d} (range {round(self.low):d}-{round(self.high):d}) at 6 months"
+            f"{level(self.expected)} (range {level(self.low)}-{level(self.high)}) at 6 months"
         )
 
     def to_dict(self) -> dict:
@@ -391,8 +394,10 @@ def _check_baselines(values, column: str) -> np.ndarray:
     bad = ~((base >= 0) & (base <= 10))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        value = np.asarray(values, dtype=object)[row]
+        value = value.item() if hasattr(value, "item") else value
         raise InputError(
-            f"row {row}, column {column!r}: value {np.asarray(values)[row]!r} is not a "
+            f"row {row}, column {column!r}: value {value!r} is not a "
             f"number from 0 to 10 ({int(bad.sum())} such row(s))"
         )
     return base
@@ -437,9 +442,9 @@ def estimate_cohort(
     >>> from painkit import estimate_cohort
     >>> df = pd.DataFrame({"patient_id": ["a", "b"], "baseline": [7, 8], "plan": ["cbt", "pt+cbt"]})
     >>> estimate_cohort(df)[["patient_id", "plan_arms", "expected", "low", "high"]]
-      patient_id plan_arms  expected   low   high
-    0          a       cbt      4.20  3.50  4.900
-    1          b    cbt+pt      3.789 3.2  4.400
+      patient_id plan_arms  expected  low  high
+    0          a       cbt       4.2  3.5   4.9
+    1          b    cbt+pt       3.8  3.2   4.4
     """
     evidence, assumptions, model = _setup(evidence, assumptions, combine)
     base = _check_baselines(data[baseline].to_numpy(), baseline)
@@ -494,9 +499,9 @@ def expected_band(
     Examples
     --------
     >>> expected_band([7, 7], ["cbt", "cbt"], [0, 26]).round(2)
-       expected   low  high  reduction_pct
-    0       7.0  7.00   7.0            0.0
-    1       4.2  3.50   4.9           40.0
+       expected  low  high  reduction_pct
+    0       7.0  7.0   7.0            0.0
+    1       4.2  3.5   4.9           40.0
     """
     evidence, assumptions, model = _setup(evidence, assumptions, combine)
     base = _check_baselines(np.asarray(baseline), "baseline")
@@ -524,10 +529,10 @@ def trajectory(baseline, plan, *, horizon_weeks: float = 26, **options) -> pd.Da
     >>> trajectory(7, "pt", horizon_weeks=4).round(2)
        week  expected   low  high  reduction_pct
     0     0      7.00  7.00  7.00           0.00
-    1     1      6.62  6.51  6.70           5.42
-    2     2      6.27  6.06  6.43          10.44
-    3     3      5.95  5.64  6.17          15.08
-    4     4      5.64  5.25  5.92          19.37
+    1     1      6.58  6.52  6.64           6.02
+    2     2      6.20  6.09  6.32          11.39
+    3     3      5.87  5.71  6.03          16.17
+    4     4      5.57  5.37  5.77          20.43
     """
     return estimate(baseline, plan, horizon_weeks=horizon_weeks, **options).trajectory
 
