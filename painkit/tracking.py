@@ -1,0 +1,650 @@
+"""Progress tracking: where each patient stands, and what comes next.
+
+Works on the long-format ``patients`` and ``assessments`` tables of :mod:`painkit.schema`,
+validated first (bad input raises :class:`~painkit.errors.ValidationError` naming patient,
+date, field and value). Every rule below is a field of :class:`TrackingRules`, whose defaults
+and sources live in ``data/evidence/tracking_rules.csv``:
+
+Change and category
+    ``change_points = nrs - baseline`` (negative: less pain) and ``change_pct = 100 x
+    change_points / baseline`` (NaN at baseline 0). IMMPACT category of the reduction
+    (Dworkin 2008): ``worse`` (pain rose), ``no change`` (reduction under 10%), ``minimal``
+    (10 to under 30%), ``moderate`` (30 to under 50%), ``substantial`` (50% or more). At
+    baseline 0: ``no change`` while the NRS stays 0, else ``worse``.
+Position against the expected band
+    ``expected``, ``band_low`` and ``band_high`` are :func:`painkit.expected_band` for the
+    patient's plan at ``weeks_on_plan``. ``ahead`` when the NRS is below ``band_low -
+    band_tolerance_points``, ``behind`` when above ``band_high + band_tolerance_points``, else
+    ``on track`` (tolerance 1 point by default: the NRS records whole numbers; an assumption).
+Reversal (the article)
+    ``complete``: NRS 0 at every assessment of a run that ends at the latest one and spans at
+    least 26 weeks (6 months); ``significant``: reduction of at least 50% at the latest
+    assessment; ``partial``: at least IMMPACT-minimal; ``none`` otherwise. Normal quantitative
+    sensory testing is recorded (``qst_normal``), not computed.
+Stall ("re-measure every 4 weeks; if progress stalls, tweak")
+    Stalled when the latest NRS fell by less than ``stall_min_points`` (1) from the most recent
+    assessment at least ``stall_window_weeks`` (4) before it, while the NRS is above 0 and the
+    reduction from baseline is below ``stall_target_pct`` (50%).
+Next re-measure
+    Due ``remeasure_weeks`` (4) after the latest assessment (after plan start when the
+    baseline is the only one; at plan start for a patient not yet assessed).
+Alerts (levels ``urgent``, ``discuss``, ``review``, ``advice``, in that order)
+    From the latest assessment on or before ``as_of``; "active treatments" are that
+    assessment's ``therapies`` or, when empty, the plan. Red flags (urgent care, always
+    first); NRS above 5 at 13 weeks or later (discuss SCS or radiofrequency ablation with a
+    specialist); a gabapentinoid active for over 26 weeks (review); a stall (review); an
+    opioid (bridge only); the pitfalls the data shows: medication-only treatment, no education
+    step ever, mood flagged with no CBT or MBSR, fewer than 80% of planned exercise sessions
+    done; a re-measure overdue at ``as_of``. Messages never give dosing advice.
+
+``as_of`` (default: today) is the date the tables are read at: later assessments are not yet
+known and are left out of every result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import EvidenceError, InputError
+
+__all__ = [
+    "TrackingRules",
+    "load_tracking_rules",
+    "CATEGORIES",
+    "REVERSAL",
+    "POSITIONS",
+    "ALERT_LEVELS",
+    "ALERTS",
+    "SUMMARY_COLUMNS",
+    "track",
+    "alerts",
+    "summarize_cohort",
+    "summarize_patient",
+    "next_due",
+]
+
+RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "evidence" / "tracking_rules.csv"
+CATEGORIES = ("worse", "no change", "minimal", "moderate", "substantial")
+REVERSAL = ("none", "partial", "significant", "complete")
+POSITIONS = ("ahead", "on track", "behind")
+ALERT_LEVELS = ("urgent", "discuss", "review", "advice")
+SUMMARY_COLUMNS = (
+    "patient_id", "plan", "plan_start", "baseline_date", "baseline_nrs", "latest_date", "latest_nrs",
+    "weeks_on_plan", "n_assessments", "change_points", "change_pct", "category", "reversal",
+    "expected", "band_low", "band_high", "position", "stalled", "urgent", "n_alerts", "alerts", "next_due",
+)
+TRACK_COLUMNS = (
+    "patient_id", "date", "nrs", "weeks_on_plan", "change_points", "change_pct", "category",
+    "expected", "band_low", "band_high", "position",
+)
+
+
+@dataclass(frozen=True)
+class TrackingRules:
+    """The numbers tracking and scoring rest on; defaults from ``tracking_rules.csv``.
+
+    Each field is documented there with its unit and source (or marked as an assumption).
+    Make a variant with :meth:`with_`, e.g. ``rules.with_(band_tolerance_points=0.5)``.
+    """
+
+    immpact_minimal_pct: float = 10.0
+    immpact_moderate_pct: float = 30.0
+    immpact_substantial_pct: float = 50.0
+    clinically_important_points: float = 2.0
+    clinically_important_pct: float = 30.0
+    reversal_complete_weeks: float = 26.0
+    reversal_significant_pct: float = 50.0
+    remeasure_weeks: float = 4.0
+    advanced_review_weeks: float = 13.0
+    advanced_review_nrs: float = 5.0
+    gabapentinoid_review_weeks: float = 26.0
+    stall_window_weeks: float = 4.0
+    stall_min_points: float = 1.0
+    stall_target_pct: float = 50.0
+    band_tolerance_points: float = 1.0
+    missed_exercise_ratio: float = 0.8
+    bpi_severity_min_items: float = 3.0
+    bpi_interference_min_items: float = 4.0
+    peg_min_items: float = 3.0
+    eppoc_moderate_min: float = 5.0
+    eppoc_severe_min: float = 7.0
+    walk_lln_men_m: float = 153.0
+    walk_lln_women_m: float = 139.0
+    walk_age_min: float = 40.0
+    walk_age_max: float = 80.0
+    exercise_progression_pct: float = 10.0
+    plan_starting_load: float = 60.0
+    plan_max_load: float = 300.0
+    psych_block_weeks: float = 8.0
+    medication_followup_weeks: float = 4.0
+
+    def __post_init__(self):
+        if not (0 <= self.immpact_minimal_pct <= self.immpact_moderate_pct <= self.immpact_substantial_pct <= 100):
+            raise InputError("IMMPACT thresholds must rise: 0 <= minimal <= moderate <= substantial <= 100")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+                raise InputError(f"tracking rule {f.name} = {value!r}: allowed: a number >= 0")
+
+    def with_(self, **changes) -> "TrackingRules":
+        """A copy with some rules changed."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, path="tracking_rules.csv") -> "TrackingRules":
+        """Rules from a table with columns name, value, unit, description, source."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        missing_cols = {"name", "value", "unit", "description", "source"} - set(table.columns)
+        if missing_cols:
+            raise EvidenceError(f"{path}: missing column(s) {', '.join(sorted(missing_cols))}")
+        values = {}
+        for i, row in enumerate(table.itertuples(index=False), start=2):
+            if row.name not in fields:
+                raise EvidenceError(f"{path}: row {i}, column 'name': unknown rule {row.name!r}")
+            if not isinstance(row.source, str) or not row.source.strip():
+                raise EvidenceError(f"{path}: row {i}, column 'source': rule {row.name!r} has no source")
+            try:
+                values[row.name] = float(row.value)
+            except (TypeError, ValueError):
+                raise EvidenceError(f"{path}: row {i}, column 'value': {row.value!r} is not a number") from None
+        missing = fields - set(values)
+        if missing:
+            raise EvidenceError(f"{path}: missing rule(s) {', '.join(sorted(missing))}")
+        try:
+            return cls(**values)
+        except InputError as exc:
+            raise EvidenceError(f"{path}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _load_rules(path: str, stamp) -> TrackingRules:
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise EvidenceError(f"{path}: cannot be read ({exc})") from None
+    return TrackingRules.from_table(table, path)
+
+
+def load_tracking_rules(path=None) -> TrackingRules:
+    """Load the rules from ``data/evidence/tracking_rules.csv`` (cached until it changes).
+
+    >>> load_tracking_rules().remeasure_weeks
+    4.0
+    """
+    path = Path(path or os.environ.get("PAINKIT_TRACKING_RULES") or RULES_PATH)
+    try:
+        st = path.stat()
+    except OSError:
+        raise EvidenceError(f"{path}: tracking rules file not found") from None
+    return _load_rules(str(path), (st.st_mtime_ns, st.st_size))
+
+
+# ---------------------------------------------------------------------------- alerts (fixed text)
+#: code -> (level, message). The order is the display order (urgent first).
+ALERTS = {
+    "red_flag_weakness": ("urgent", "Red flag: sudden weakness. Seek urgent medical care."),
+    "red_flag_bladder": ("urgent", "Red flag: loss of bladder control. Seek urgent medical care."),
+    "red_flag_weight_loss": ("urgent", "Red flag: unexplained weight loss. Seek urgent medical care."),
+    "red_flag_fever": ("urgent", "Red flag: fever with pain. Seek urgent medical care."),
+    "advanced_options": ("discuss", "Pain remains above 5/10 after 3 months on the plan: discuss spinal cord "
+                                    "stimulation or radiofrequency ablation with a specialist."),
+    "gabapentinoid_review": ("review", "Gabapentinoid for more than 6 months: review with the prescriber whether it "
+                                       "still helps (its benefit wanes for many; any taper is planned with active rehab)."),
+    "stalled": ("review", "Progress has stalled: consider, with the care team, tweaking exercise intensity or adding "
+                          "a mindfulness session."),
+    "opioid_bridge": ("advice", "Opioid in the treatment: a bridge only while non-drug treatments take hold."),
+    "medication_only": ("advice", "Medication-only treatment: medicines alone rarely reverse chronic pain; "
+                                  "active treatments (exercise, CBT or MBSR) are needed."),
+    "no_education": ("advice", "No education step: pain neuroscience education comes first, or fear-avoidance persists."),
+    "mood_no_psych": ("advice", "Mood flagged with no CBT or MBSR: depression and anxiety amplify pain; address them early."),
+    "missed_exercise": ("advice", "Missed exercise sessions: consistency provides the stimulus neuroplastic change needs."),
+    "remeasure_overdue": ("advice", "Re-measure overdue: pain scores are re-measured every 4 weeks."),
+}
+RED_FLAG_CODES = {"rf_weakness": "red_flag_weakness", "rf_bladder": "red_flag_bladder",
+                  "rf_weight_loss": "red_flag_weight_loss", "rf_fever": "red_flag_fever"}
+_CODES = list(ALERTS)
+_PSYCH_KINDS = ("psychological", "mindfulness")
+_MED_KINDS = ("medication", "opioid")
+
+
+# ------------------------------------------------------------------------------------- the core
+def _as_of(as_of) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp.today().normalize()
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (TypeError, ValueError):
+        raise InputError(f"as_of {as_of!r} is not a date; allowed: YYYY-MM-DD") from None
+    if stamp is pd.NaT:
+        raise InputError(f"as_of {as_of!r} is not a date; allowed: YYYY-MM-DD")
+    return stamp.tz_localize(None).normalize() if stamp.tzinfo else stamp.normalize()
+
+
+def _arm_bits(evidence):
+    arms = list(evidence.arms["arm"])
+    bit = {a: 1 << i for i, a in enumerate(arms)}
+    kinds = dict(zip(evidence.arms["arm"], evidence.arms["kind"]))
+
+    def mask(pred):
+        return sum(bit[a] for a in arms if pred(a))
+
+    return bit, {
+        "gabapentinoid": bit.get("gabapentinoid", 0),
+        "opioid": mask(lambda a: kinds[a] == "opioid"),
+        "med": mask(lambda a: kinds[a] in _MED_KINDS),
+        "education": mask(lambda a: kinds[a] == "education"),
+        "psych": mask(lambda a: kinds[a] in _PSYCH_KINDS),
+    }
+
+
+def _label_bits(labels, bit) -> np.ndarray:
+    return np.array([sum(bit[a] for a in str(lab).split("+") if a) for lab in labels], dtype=np.int64)
+
+
+def _run_start(cond: np.ndarray, day: np.ndarray, starts: np.ndarray, pcode: np.ndarray) -> np.ndarray:
+    """Per group, the first day of the run of ``cond`` rows that ends at the group's last row.
+
+    ``+inf`` when the last row does not meet ``cond``. Groups must be non-empty and sorted.
+    """
+    fday = day.astype(float)
+    last_break = np.maximum.reduceat(np.where(cond, -np.inf, fday), starts)
+    in_run = cond & (fday > last_break[pcode])
+    first = np.minimum.reduceat(np.where(in_run, fday, np.inf), starts)
+    return first
+
+
+def _core(patients, assessments, *, as_of, rules, combine, assumptions, evidence=None, validate=True):
+    """Validate, sort and compute every per-row and per-patient quantity at once."""
+    from .evidence import load_evidence
+    from .expectations import expected_band
+    from .schema import validate_assessments, validate_patients
+
+    rules = rules or load_tracking_rules()
+    evidence = evidence or load_evidence()
+    if validate:
+        patients = validate_patients(patients, evidence=evidence)
+        assessments = validate_assessments(assessments, patients=patients, evidence=evidence)
+    today = _as_of(as_of)
+    P = len(patients)
+    pid = patients["patient_id"].to_numpy(dtype=object)
+    start_day = patients["plan_start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    pcode = pd.Index(patients["patient_id"]).get_indexer(assessments["patient_id"])
+    day = assessments["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    keep = day <= today.to_datetime64().astype("datetime64[D]").astype(np.int64)
+    key = (pcode.astype(np.int64) << 32) + (day + (1 << 30))
+    if keep.all() and (len(key) < 2 or bool(np.all(key[1:] > key[:-1]))):
+        order = None
+        rows = assessments
+    else:
+        order = np.flatnonzero(keep)
+        order = order[np.argsort(key[order], kind="stable")]
+        rows = assessments.take(order)
+        pcode, day, key = pcode[order], day[order], key[order]
+    n = len(rows)
+    counts = np.bincount(pcode, minlength=P)
+    has = counts > 0
+    ends = np.cumsum(counts)
+    starts_all = ends - counts
+    starts = starts_all[has]  # reduceat needs non-empty groups
+    last = ends[has] - 1
+
+    nrs = rows["nrs"].to_numpy(dtype=float, na_value=np.nan)
+    base_p = np.full(P, np.nan)
+    base_p[has] = nrs[starts]
+    base = base_p[pcode]
+    weeks = (day - start_day[pcode]) / 7.0
+    change = nrs - base
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(base > 0, 100.0 * change / np.where(base > 0, base, 1.0), np.nan)
+    red = -pct
+    eps = 1e-9
+    cat = np.where(change > 0, 0, 1)
+    cat = np.where(red >= rules.immpact_minimal_pct - eps, 2, cat)
+    cat = np.where(red >= rules.immpact_moderate_pct - eps, 3, cat)
+    cat = np.where(red >= rules.immpact_substantial_pct - eps, 4, cat)
+    cat = np.where(red > 0, np.where(red >= rules.immpact_minimal_pct - eps, cat, 1), cat)
+    # band per row or per patient's latest row: computed where needed (see _band)
+    plan_codes, plan_uniques = pd.factorize(patients["plan"])
+
+    def band(row_index):
+        if len(row_index) == 0:
+            return np.zeros(0), np.zeros(0), np.zeros(0)
+        pc = pcode[row_index]
+        frame = expected_band(base[row_index], np.asarray(plan_uniques, dtype=object)[plan_codes[pc]],
+                              weeks[row_index], combine=combine, assumptions=assumptions, evidence=evidence)
+        return frame["expected"].to_numpy(), frame["low"].to_numpy(), frame["high"].to_numpy()
+
+    def position(values, low, high):
+        tol = rules.band_tolerance_points
+        return np.where(values < low - tol - eps, 0, np.where(values > high + tol + eps, 2, 1))
+
+    return dict(
+        patients=patients, rows=rows, order=order, rules=rules, evidence=evidence, today=today,
+        P=P, pid=pid, start_day=start_day, pcode=pcode, day=day, key=key, n=n, counts=counts, has=has,
+        starts=starts, last=last, nrs=nrs, base_p=base_p, weeks=weeks, change=change, pct=pct, red=red,
+        cat=cat, band=band, position=position,
+    )
+
+
+def _days(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def track(patients, assessments, *, as_of=None, rules=None, combine=None, assumptions=None) -> pd.DataFrame:
+    """One row per assessment: change, IMMPACT category and position against the expected band.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by patient (in the patients table's order) and date, columns ``patient_id``,
+        ``date``, ``nrs``, ``weeks_on_plan``, ``change_points``, ``change_pct``, ``category``
+        (:data:`CATEGORIES`), ``expected``, ``band_low``, ``band_high``, ``position``
+        (:data:`POSITIONS`). Assessments after ``as_of`` are left out.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"patient_id": ["a"], "plan": ["cbt"], "plan_start": ["2026-01-05"]})
+    >>> a = pd.DataFrame({"patient_id": ["a"] * 3, "date": ["2026-01-05", "2026-02-02", "2026-03-02"],
+    ...                   "nrs": [8, 7, 4]})
+    >>> t = track(p, a, as_of="2026-03-02")
+    >>> t[["weeks_on_plan", "change_points", "change_pct", "category", "position"]]
+       weeks_on_plan  change_points  change_pct  category  position
+    0            0.0            0.0         0.0  no change  on track
+    1            4.0           -1.0       -12.5   minimal  on track
+    2            8.0           -4.0       -50.0 substantial     ahead
+    """
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions)
+    expected, low, high = c["band"](np.arange(c["n"]))
+    pos = c["position"](c["nrs"], low, high)
+    return pd.DataFrame(
+        {
+            "patient_id": c["rows"]["patient_id"].to_numpy(),
+            "date": c["rows"]["date"].to_numpy(),
+            "nrs": c["rows"]["nrs"].to_numpy(),
+            "weeks_on_plan": c["weeks"],
+            "change_points": c["change"],
+            "change_pct": c["pct"],
+            "category": pd.Categorical.from_codes(c["cat"], CATEGORIES, ordered=True),
+            "expected": expected,
+            "band_low": low,
+            "band_high": high,
+            "position": pd.Categorical.from_codes(pos, POSITIONS, ordered=True),
+        }
+    )
+
+
+def _patient_state(c) -> dict:
+    """Per patient quantities at the latest assessment, and the alert flags (vectorised)."""
+    P, has, starts, last, pcode, day, nrs, rows = c["P"], c["has"], c["starts"], c["last"], c["pcode"], c["day"], c["nrs"], c["rows"]
+    rules, evidence = c["rules"], c["evidence"]
+    idx = np.flatnonzero(has)
+
+    def per_patient(values, fill):
+        out = np.full(P, fill, dtype=np.asarray(values).dtype if not isinstance(fill, float) else float)
+        out[idx] = values
+        return out
+
+    latest_day = per_patient(day[last], 0).astype(np.int64)
+    latest_nrs = per_patient(nrs[last], np.nan)
+    weeks = per_patient(c["weeks"][last], np.nan)
+    red = per_patient(c["red"][last], np.nan)
+    base = c["base_p"]
+    # reversal
+    zero_from = per_patient(_run_start(nrs == 0, day, starts, pcode), np.inf)
+    complete = (latest_nrs == 0) & (latest_day - zero_from >= rules.reversal_complete_weeks * 7 - 1e-9)
+    reversal = np.where(complete, 3, np.where(red >= rules.reversal_significant_pct - 1e-9, 2,
+                        np.where(red >= rules.immpact_minimal_pct - 1e-9, 1, 0)))
+    # stall: the most recent assessment at least stall_window_weeks before the latest
+    window = int(np.ceil(rules.stall_window_weeks * 7 - 1e-9))
+    target = c["key"][last] - window
+    ref = np.searchsorted(c["key"], target, side="right") - 1
+    valid = ref >= starts
+    drop = np.where(valid, nrs[np.maximum(ref, 0)] - nrs[last], np.nan)
+    at_target = (nrs[last] == 0) | (c["red"][last] >= rules.stall_target_pct - 1e-9)
+    stalled = per_patient(valid & (drop < rules.stall_min_points - 1e-9) & ~at_target, False)
+    ref_p = per_patient(np.where(valid, ref, -1), -1)
+    # active treatments: the therapies of a row, or the plan when empty
+    bit, masks = _arm_bits(evidence)
+    th_codes, th_uniques = pd.factorize(rows["therapies"])
+    th_bits = np.append(_label_bits(th_uniques, bit), 0)
+    plan_codes, plan_uniques = pd.factorize(c["patients"]["plan"])
+    plan_bits = _label_bits(plan_uniques, bit)[plan_codes]
+    row_bits = np.where(th_codes >= 0, th_bits[th_codes], plan_bits[pcode])
+    current = per_patient(row_bits[last], 0)
+    ever = plan_bits.copy()
+    ever[idx] |= np.bitwise_or.reduceat(row_bits, starts)
+    gaba = (row_bits & masks["gabapentinoid"]) != 0
+    gaba_from = per_patient(_run_start(gaba, day, starts, pcode), np.inf)
+    due = np.where(has, latest_day, c["start_day"]) + int(round(rules.remeasure_weeks * 7))
+    due = np.where(has, due, c["start_day"])
+    today = int(c["today"].to_datetime64().astype("datetime64[D]").astype(np.int64))
+
+    def latest_bool(col):
+        return per_patient(rows[col].to_numpy(dtype=bool, na_value=False)[last], False)
+
+    def latest_num(col):
+        return per_patient(rows[col].to_numpy(dtype=float, na_value=np.nan)[last], np.nan)
+
+    planned, done = latest_num("exercise_sessions_planned"), latest_num("exercise_sessions_done")
+    flags = {code: latest_bool(col) for col, code in RED_FLAG_CODES.items()}
+    flags["advanced_options"] = (weeks >= rules.advanced_review_weeks - 1e-9) & (latest_nrs > rules.advanced_review_nrs)
+    flags["gabapentinoid_review"] = (latest_day - gaba_from) > rules.gabapentinoid_review_weeks * 7 + 1e-9
+    flags["stalled"] = stalled
+    flags["opioid_bridge"] = has & ((current & masks["opioid"]) != 0)
+    flags["medication_only"] = has & (current != 0) & ((current & ~masks["med"]) == 0)
+    flags["no_education"] = has & ((ever & masks["education"]) == 0)
+    flags["mood_no_psych"] = latest_bool("mood_flag") & ((current & masks["psych"]) == 0)
+    flags["missed_exercise"] = (planned > 0) & (done < rules.missed_exercise_ratio * planned - 1e-9)
+    flags["remeasure_overdue"] = today > due
+    return dict(
+        idx=idx, latest_day=latest_day, latest_nrs=latest_nrs, weeks=weeks, red=red, base=base,
+        reversal=reversal, stalled=stalled, ref=ref_p, drop=per_patient(drop, np.nan), current=current,
+        gaba_from=gaba_from, due=due, today=today, planned=planned, done=done, flags=flags, bit=bit,
+    )
+
+
+def summarize_cohort(patients, assessments, *, as_of=None, rules=None, combine=None, assumptions=None) -> pd.DataFrame:
+    """One row per patient: baseline, latest, change, category, reversal, band, stall, alerts.
+
+    Vectorised over the whole cohort (no per-patient loop); equal to
+    :func:`summarize_patient` applied patient by patient.
+
+    Returns
+    -------
+    pandas.DataFrame
+        In the patients table's order, exactly the columns of :data:`SUMMARY_COLUMNS`:
+        ``patient_id``, ``plan``, ``plan_start``, ``baseline_date``, ``baseline_nrs``,
+        ``latest_date``, ``latest_nrs``, ``weeks_on_plan`` (at the latest assessment),
+        ``n_assessments``, ``change_points``, ``change_pct``, ``category``, ``reversal``
+        (:data:`REVERSAL`), ``expected``, ``band_low``, ``band_high``, ``position``,
+        ``stalled``, ``urgent`` (any red flag), ``n_alerts``, ``alerts`` (messages joined by
+        ``"; "``, urgent first) and ``next_due``. A patient with no assessment up to ``as_of``
+        (plan not started yet) has empty scores and ``next_due`` on plan start.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"patient_id": ["a"], "plan": ["pt+pne_exercise"], "plan_start": ["2026-01-05"]})
+    >>> a = pd.DataFrame({"patient_id": ["a", "a"], "date": ["2026-01-05", "2026-05-04"], "nrs": [8, 7],
+    ...                   "rf_fever": [False, True]})
+    >>> s = summarize_cohort(p, a, as_of="2026-05-10").iloc[0]
+    >>> s.category, s.reversal, s.position, bool(s.urgent), int(s.n_alerts)
+    ('minimal', 'partial', 'behind', True, 2)
+    >>> print(s.alerts)
+    Red flag: fever with pain. Seek urgent medical care.; Pain remains above 5/10 after 3 months on the plan: discuss spinal cord stimulation or radiofrequency ablation with a specialist.
+    >>> str(s.next_due.date())
+    '2026-06-01'
+    """
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions)
+    s = _patient_state(c)
+    P, idx, last = c["P"], s["idx"], c["last"]
+    expected, low, high = (np.full(P, np.nan) for _ in range(3))
+    if len(idx):
+        e, lo, hi = c["band"](last)
+        expected[idx], low[idx], high[idx] = e, lo, hi
+    pos = np.full(P, -1)
+    pos[idx] = c["position"](c["nrs"][last], low[idx], high[idx])
+    cat = np.full(P, -1)
+    cat[idx] = c["cat"][last]
+    has = c["has"]
+    flags = np.column_stack([s["flags"][code] for code in _CODES]) if P else np.zeros((0, len(_CODES)), bool)
+    mask = (flags.astype(np.int64) << np.arange(len(_CODES), dtype=np.int64)).sum(axis=1)
+    mcodes, muniq = pd.factorize(mask)
+    messages = np.array(["; ".join(ALERTS[_CODES[i]][1] for i in range(len(_CODES)) if m >> i & 1) for m in muniq],
+                        dtype=object)
+    urgent = flags[:, [i for i, code in enumerate(_CODES) if ALERTS[code][0] == "urgent"]].any(axis=1)
+    patients = c["patients"]
+    baseline_date = np.where(has, c["start_day"], np.iinfo(np.int64).min)
+    latest = np.where(has, s["latest_day"], np.iinfo(np.int64).min)
+    out = pd.DataFrame(
+        {
+            "patient_id": patients["patient_id"].to_numpy(),
+            "plan": patients["plan"].to_numpy(),
+            "plan_start": patients["plan_start"].to_numpy(),
+            "baseline_date": _nat(baseline_date, has),
+            "baseline_nrs": s["base"],
+            "latest_date": _nat(latest, has),
+            "latest_nrs": s["latest_nrs"],
+            "weeks_on_plan": s["weeks"],
+            "n_assessments": c["counts"].astype(np.int64),
+            "change_points": s["latest_nrs"] - s["base"],
+            "change_pct": -s["red"],
+            "category": pd.Categorical.from_codes(cat, CATEGORIES, ordered=True),
+            "reversal": pd.Categorical.from_codes(np.where(has, s["reversal"], -1), REVERSAL, ordered=True),
+            "expected": expected,
+            "band_low": low,
+            "band_high": high,
+            "position": pd.Categorical.from_codes(pos, POSITIONS, ordered=True),
+            "stalled": s["stalled"].astype(bool),
+            "urgent": urgent,
+            "n_alerts": flags.sum(axis=1).astype(np.int64),
+            "alerts": messages[mcodes] if P else np.zeros(0, dtype=object),
+            "next_due": _days(s["due"]),
+        }
+    )
+    out["change_pct"] = out["change_pct"] + 0.0  # -0.0 -> 0.0
+    return out
+
+
+def _nat(days: np.ndarray, has: np.ndarray) -> np.ndarray:
+    out = np.where(has, days, 0).astype("datetime64[D]").astype("datetime64[ns]")
+    out[~has] = np.datetime64("NaT")
+    return out
+
+
+def _iso(days) -> pd.Series:
+    return pd.Series(_days(days)).dt.strftime("%Y-%m-%d")
+
+
+def alerts(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
+    """Every alert, one row each, urgent first; each with its reason.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``patient_id``, ``date`` (the latest assessment the alert rests on; plan start
+        for a patient not yet assessed), ``level`` (:data:`ALERT_LEVELS`), ``code`` (a key of
+        :data:`ALERTS`), ``message`` and ``reason`` (the recorded values behind it). Sorted by
+        level (urgent first), then patient, then code order. No dosing advice.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"patient_id": ["a"], "plan": ["pne_exercise+opioid"], "plan_start": ["2026-01-05"]})
+    >>> a = pd.DataFrame({"patient_id": ["a"], "date": ["2026-01-05"], "nrs": [7], "rf_weakness": ["yes"]})
+    >>> alerts(p, a, as_of="2026-01-06")[["level", "code"]]
+        level               code
+    0  urgent  red_flag_weakness
+    1  advice      opioid_bridge
+    """
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None)
+    s = _patient_state(c)
+    rules = c["rules"]
+    pid, P = c["pid"], c["P"]
+    date_day = np.where(c["has"], s["latest_day"], c["start_day"])
+    inv = {v: k for k, v in s["bit"].items()}
+
+    def labels(bits):
+        return pd.Series([("+".join(inv[1 << i] for i in range(len(inv)) if b >> i & 1) or "none") for b in bits])
+
+    def fmt(values):
+        return pd.Series(values).map(lambda v: f"{v:g}")
+
+    parts = []
+    for code in _CODES:
+        hit = np.flatnonzero(s["flags"][code])
+        if not len(hit):
+            continue
+        date = _iso(date_day[hit])
+        if code.startswith("red_flag"):
+            col = [k for k, v in RED_FLAG_CODES.items() if v == code][0]
+            reason = col + " answered yes on " + date
+        elif code == "advanced_options":
+            reason = ("NRS " + fmt(s["latest_nrs"][hit]) + " > " + f"{rules.advanced_review_nrs:g}" + " after "
+                      + fmt(np.round(s["weeks"][hit], 1)) + f" weeks on the plan (rule: from {rules.advanced_review_weeks:g} weeks)")
+        elif code == "gabapentinoid_review":
+            reason = ("gabapentinoid active since " + _iso(s["gaba_from"][hit].astype(np.int64)) + " ("
+                      + fmt(np.round((s["latest_day"][hit] - s["gaba_from"][hit]) / 7, 1))
+                      + f" weeks; rule: over {rules.gabapentinoid_review_weeks:g} weeks)")
+        elif code == "stalled":
+            ref = s["ref"][hit]
+            ref_date = _iso(c["day"][ref])
+            reason = ("NRS " + fmt(s["latest_nrs"][hit]) + " on " + date + " vs " + fmt(c["nrs"][ref]) + " on " + ref_date
+                      + f": fell by less than {rules.stall_min_points:g} point(s) over >= {rules.stall_window_weeks:g} weeks, "
+                      + f"short of a {rules.stall_target_pct:g}% reduction")
+        elif code in ("opioid_bridge", "medication_only"):
+            reason = "active treatments on " + date + ": " + labels(s["current"][hit])
+        elif code == "no_education":
+            reason = "no education arm (pne_exercise) in the plan or any assessment's therapies"
+        elif code == "mood_no_psych":
+            reason = "mood flagged on " + date + "; active treatments: " + labels(s["current"][hit])
+        elif code == "missed_exercise":
+            reason = (fmt(s["done"][hit]) + " of " + fmt(s["planned"][hit]) + " planned sessions done by " + date
+                      + f" (below {100 * rules.missed_exercise_ratio:g}%)")
+        else:  # remeasure_overdue
+            reason = ("re-measure was due " + _iso(s["due"][hit]) + f" (every {rules.remeasure_weeks:g} weeks); as of "
+                      + str(c["today"].date()))
+        level, message = ALERTS[code]
+        parts.append(pd.DataFrame({
+            "pos": hit, "rank": ALERT_LEVELS.index(level), "k": _CODES.index(code),
+            "patient_id": pid[hit], "date": _days(date_day[hit]), "level": level, "code": code,
+            "message": message, "reason": np.asarray(reason, dtype=object) if not isinstance(reason, str)
+            else np.full(len(hit), reason, dtype=object),
+        }))
+    if not parts:
+        return pd.DataFrame({"patient_id": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
+                             "level": pd.Categorical([], ALERT_LEVELS, ordered=True),
+                             **{k: pd.Series(dtype=object) for k in ("code", "message", "reason")}})
+    table = pd.concat(parts, ignore_index=True).sort_values(["rank", "pos", "k"], kind="stable")
+    table["level"] = pd.Categorical(table["level"], ALERT_LEVELS, ordered=True)
+    return table[["patient_id", "date", "level", "code", "message", "reason"]].reset_index(drop=True)
+
+
+def next_due(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
+    """When each patient's next re-measure is due (every 4 weeks from the latest assessment).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id``, ``latest_date``, ``next_due`` and ``overdue`` (``next_due`` before
+        ``as_of``), in the patients table's order.
+    """
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None)
+    s = _patient_state(c)
+    return pd.DataFrame({
+        "patient_id": c["pid"],
+        "latest_date": _nat(s["latest_day"], c["has"]),
+        "next_due": _days(s["due"]),
+        "overdue": s["flags"]["remeasure_overdue"],
+    })
+
+
+from ._tracking_reference import summarize_by_patient, summarize_patient  # noqa: E402  (per-patient form)
