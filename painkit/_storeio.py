@@ -1,0 +1,308 @@
+"""Moving rows between pandas and the SQLite store (used by :mod:`painkit.store`).
+
+Reading a cohort fast: each column is aggregated by SQLite itself into one string
+(``group_concat``) in a single pass over the table, in primary-key order, and parsed by numpy;
+small columns (scores and yes/no answers) are packed 15 to a 64-bit integer first (4 bits
+each, 15 meaning missing). No Python object is made per row, which keeps a million
+assessments well inside the three-second target. Text columns (``therapies``, ``notes``) are
+sparse and read with an ordinary query, then placed by key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import StoreError, ValidationError
+from .schema import ASSESSMENT_FIELDS, PATIENT_FIELDS, validate_assessments, validate_patients
+
+__all__ = ["ImportResult", "patient_row", "assessment_row", "iso_date", "read_patients", "read_assessments",
+           "import_frames", "import_file", "sql_records"]
+
+_PFIELDS = {f.name: f for f in PATIENT_FIELDS}
+_AFIELDS = {f.name: f for f in ASSESSMENT_FIELDS}
+_FLAG_NAMES = {"weakness": "rf_weakness", "bladder": "rf_bladder", "weight_loss": "rf_weight_loss",
+               "weight-loss": "rf_weight_loss", "fever": "rf_fever"}
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    source: str | None
+    patients_added: int = 0
+    assessments_added: int = 0
+    patients_skipped: int = 0
+    assessments_skipped: int = 0
+    rejected: int = 0
+    rejected_path: str | None = None
+    problems: pd.DataFrame | None = field(default=None, repr=False)
+
+    def summary(self) -> str:
+        text = (f"{self.source or 'import'}: added {self.patients_added} patient(s) and "
+                f"{self.assessments_added} assessment(s); skipped {self.patients_skipped} patient(s) and "
+                f"{self.assessments_skipped} assessment(s) already stored")
+        if self.rejected:
+            text += f"; rejected {self.rejected} row(s), listed in {self.rejected_path}"
+        return text
+
+
+def iso_date(value, where: str) -> str:
+    """A date as ``YYYY-MM-DD``; :class:`ValidationError` naming ``where`` otherwise."""
+    try:
+        stamp = pd.Timestamp(value)
+        if pd.isna(stamp):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise ValidationError(f"{where}: value {value!r} is not a date; allowed: YYYY-MM-DD") from None
+    return stamp.strftime("%Y-%m-%d")
+
+
+def sql_records(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Rows of a validated frame as tuples of Python values SQLite takes (ISO dates, 0/1, None)."""
+    out = []
+    for col in columns:
+        s = frame[col]
+        mask = s.isna().to_numpy()
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            arr = np.datetime_as_string(s.to_numpy().astype("datetime64[D]")).astype(object)
+        elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
+            arr = np.array(s.astype("Int64").fillna(0).astype("int64").to_numpy().tolist(), dtype=object)
+        elif pd.api.types.is_float_dtype(s.dtype):
+            arr = np.array(s.fillna(0).astype("float64").to_numpy().tolist(), dtype=object)
+        else:
+            arr = s.to_numpy(dtype=object, na_value=None)
+        if mask.any():
+            arr = arr.copy()
+            arr[mask] = None
+        out.append(arr)
+    return list(zip(*out)) if out else []
+
+
+def _one_row(values: dict, fields: dict, what: str) -> pd.DataFrame:
+    unknown = [k for k in values if k not in fields]
+    if unknown:
+        raise StoreError(f"unknown {what} field(s) {', '.join(map(repr, unknown))}; known: {', '.join(fields)}")
+    return pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in values.items()})
+
+
+def patient_row(values: dict) -> dict:
+    """Validate one patient (a dict of fields) and return it ready for SQL."""
+    table = validate_patients(_one_row(values, _PFIELDS, "patient"))
+    cols = [c for c in _PFIELDS if c in values]
+    return dict(zip(cols, sql_records(table, cols)[0]))
+
+
+def assessment_row(values: dict, *, plan_start: str) -> dict:
+    """Validate one assessment (``red_flags=[...]`` accepted) and return it ready for SQL."""
+    values = dict(values)
+    flags = values.pop("red_flags", None) or []
+    for flag in [flags] if isinstance(flags, str) else flags:
+        name = _FLAG_NAMES.get(str(flag).lower(), str(flag) if str(flag) in _AFIELDS else None)
+        if name is None or not name.startswith("rf_"):
+            raise ValidationError(f"patient {values.get('patient_id')!r}: unknown red flag {flag!r}; "
+                                  f"allowed: {', '.join(sorted(set(_FLAG_NAMES) - {'weight-loss'}))}")
+        values[name] = True
+    for name in ("rf_weakness", "rf_bladder", "rf_weight_loss", "rf_fever"):
+        if flags and values.get(name) is None:
+            values[name] = False
+    pid = values.get("patient_id")
+    table = validate_assessments(_one_row(values, _AFIELDS, "assessment"), source=f"patient {pid!r}")
+    day = table["date"].iloc[0]
+    if day < pd.Timestamp(plan_start):
+        problems = pd.DataFrame([{"row": 1, "patient_id": pid, "date": day, "column": "date",
+                                  "value": day.strftime("%Y-%m-%d"), "reason": "before the patient's baseline (plan_start)"}])
+        raise ValidationError(
+            f"patient {pid!r}: date {day:%Y-%m-%d} is before the plan start (baseline) {plan_start}",
+            problems=problems,
+        )
+    cols = [c for c in _AFIELDS if c in values and c != "patient_id"]
+    return dict(zip(cols, sql_records(table, cols)[0]))
+
+
+# ---------------------------------------------------------------------------- reading
+def _typed(raw: pd.Series, kind: str) -> pd.Series:
+    if kind in ("int", "score"):
+        return raw.astype("Int64")
+    if kind == "float":
+        return raw.astype("Float64")
+    if kind == "bool":
+        return raw.astype("Int64").astype("boolean")
+    if kind == "date":
+        return pd.to_datetime(raw, format="%Y-%m-%d").astype("datetime64[ns]")
+    return raw.astype("string")
+
+
+def read_patients(con, patient_id=None) -> pd.DataFrame:
+    cols = [f.name for f in PATIENT_FIELDS]
+    sql = f"SELECT {', '.join(cols)} FROM patients"
+    params: tuple = ()
+    if patient_id is not None:
+        sql, params = sql + " WHERE patient_id = ?", (str(patient_id),)
+    frame = pd.read_sql_query(sql + " ORDER BY id", con, params=params, dtype=object)
+    return pd.DataFrame({f.name: _typed(frame[f.name], f.kind) for f in PATIENT_FIELDS})
+
+
+_SMALL = [f for f in ASSESSMENT_FIELDS if f.kind in ("score", "bool")]
+_INTS = [f for f in ASSESSMENT_FIELDS if f.kind == "int"]
+_FLOATS = [f for f in ASSESSMENT_FIELDS if f.kind == "float"]
+_TEXTS = [f for f in ASSESSMENT_FIELDS if f.kind in ("text", "therapies")]
+_GROUPS = [_SMALL[i:i + 15] for i in range(0, len(_SMALL), 15)]
+
+
+def _parse(text, dtype) -> np.ndarray:
+    if not text:
+        return np.zeros(0, dtype=dtype)
+    return np.array(text.split(","), dtype=dtype) if dtype is object else np.fromstring(text, sep=",", dtype=dtype)
+
+
+def read_assessments(con, pid=None) -> pd.DataFrame:
+    """The assessments (all, or of one internal patient id), in (pid, date) order."""
+    where, params = ("WHERE pid = ?", (pid,)) if pid is not None else ("", ())
+    exprs = ["group_concat(pid, ',')", "group_concat(CAST(julianday(date) - 2440587.5 AS INTEGER), ',')"]
+    for group in _GROUPS:
+        packed = " + ".join(f"(coalesce({f.name}, 15) << {4 * i})" for i, f in enumerate(group))
+        exprs.append(f"group_concat({packed}, ',')")
+    exprs += [f"group_concat(coalesce({f.name}, -1), ',')" for f in _INTS + _FLOATS]
+    row = con.execute(f"SELECT count(*), {', '.join(exprs)} FROM (SELECT * FROM assessments {where})", params).fetchone()
+    n, values = row[0], list(row[1:])
+    pids = _parse(values.pop(0), np.int64)
+    days = _parse(values.pop(0), np.int64)
+    if len(pids) != n or len(days) != n:
+        raise StoreError("the store returned a cohort of inconsistent length; please report this")
+    order = np.lexsort((days, pids))  # group_concat keeps scan order; sort to be certain
+    pids, days = pids[order], days[order]
+    out: dict[str, object] = {}
+    names = {r[0]: r[1] for r in con.execute("SELECT id, patient_id FROM patients")}
+    uniq, codes = np.unique(pids, return_inverse=True)
+    labels = np.array([names[int(u)] for u in uniq], dtype=object)
+    out["patient_id"] = pd.array(labels[codes] if n else np.zeros(0, dtype=object), dtype="string")
+    out["date"] = days.astype("datetime64[D]").astype("datetime64[ns]")
+    for group in _GROUPS:
+        packed = _parse(values.pop(0), np.int64)[order]
+        for i, f in enumerate(group):
+            nib = ((packed >> (4 * i)) & 15).astype(np.int64)
+            mask = nib == 15
+            if f.kind == "bool":
+                out[f.name] = pd.arrays.BooleanArray(nib == 1, mask)
+            else:
+                out[f.name] = pd.arrays.IntegerArray(np.where(mask, 0, nib), mask)
+    for f in _INTS:
+        vals = _parse(values.pop(0), np.int64)[order]
+        out[f.name] = pd.arrays.IntegerArray(np.where(vals < 0, 0, vals), vals < 0)
+    for f in _FLOATS:
+        vals = _parse(values.pop(0), np.float64)[order]
+        out[f.name] = pd.arrays.FloatingArray(np.where(vals < 0, 0.0, vals), vals < 0)
+    text_cols = [f.name for f in _TEXTS]
+    sparse = con.execute(
+        f"SELECT pid, CAST(julianday(date) - 2440587.5 AS INTEGER), {', '.join(text_cols)} FROM assessments "
+        f"{where + ' AND' if where else 'WHERE'} ({' OR '.join(c + ' IS NOT NULL' for c in text_cols)})",
+        params,
+    ).fetchall()
+    key = pids * 1_000_000 + (days + 400_000)
+    for j, name in enumerate(text_cols):
+        col = np.full(n, None, dtype=object)
+        if sparse:
+            skey = np.array([r[0] * 1_000_000 + r[1] + 400_000 for r in sparse], dtype=np.int64)
+            col[np.searchsorted(key, skey)] = [r[2 + j] for r in sparse]
+        out[name] = pd.array(col, dtype="string")
+    return pd.DataFrame({f.name: out[f.name] for f in ASSESSMENT_FIELDS})
+
+
+# ---------------------------------------------------------------------------- importing
+def _same(a: pd.DataFrame, b: pd.DataFrame, cols) -> pd.DataFrame:
+    """Per column, True where the two aligned frames hold the same value (both missing counts)."""
+    return pd.DataFrame({c: ((a[c] == b[c]).fillna(False) | (a[c].isna() & b[c].isna())).to_numpy() for c in cols})
+
+
+def _conflicts(new: pd.DataFrame, old: pd.DataFrame, keys, cols, rows) -> tuple[np.ndarray, np.ndarray, list]:
+    """Rows of ``new`` already stored identically, rows in conflict, and the conflict problems."""
+    merged = new[keys].reset_index().merge(old.reset_index(), on=keys, how="inner", suffixes=("", "_old"))
+    if merged.empty:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), []
+    pos = merged["index"].to_numpy()
+    left = new.iloc[pos].reset_index(drop=True)
+    right = old.iloc[merged["index_old"].to_numpy()].reset_index(drop=True)
+    same = _same(left, right, cols)
+    equal = same.all(axis=1).to_numpy()
+    problems = []
+    for i in np.flatnonzero(~equal):
+        for c in [c for c in cols if not same.at[i, c]]:
+            problems.append({"row": rows[pos[i]], "patient_id": left.at[i, "patient_id"],
+                             "date": left.at[i, "date"] if "date" in left else None, "column": c,
+                             "value": left.at[i, c],
+                             "reason": f"differs from the stored value {right.at[i, c]!r} (correct it with 'painkit update correct' or 'painkit patient edit')"})
+    return pos[equal], pos[~equal], problems
+
+
+def import_frames(store, patients, assessments, *, source=None, skip_conflicts=False) -> ImportResult:
+    """Add validated ``patients`` and ``assessments`` in one transaction.
+
+    A row identical to a stored one is skipped; a row with the same key and other values is a
+    conflict: ``ValidationError`` (nothing stored), or with ``skip_conflicts`` left out and
+    listed in ``result.problems``. ``assessments.attrs["rows"]`` (file row numbers) and
+    ``patients.attrs["rows"]``, when present, are used in messages.
+    """
+    result = ImportResult(source=source)
+    prow = np.asarray(patients.attrs.get("rows", np.arange(1, len(patients) + 1)))
+    arow = np.asarray(assessments.attrs.get("rows", np.arange(1, len(assessments) + 1)))
+    pcols = [f.name for f in PATIENT_FIELDS if f.name != "patient_id"]
+    acols = [f.name for f in ASSESSMENT_FIELDS if f.name not in ("patient_id", "date")]
+    with store._write() as con:
+        old_p = store.patients()
+        p_same, p_conf, problems = _conflicts(patients, old_p, ["patient_id"], pcols, prow)
+        old_a = read_assessments(con) if len(old_p) and patients["patient_id"].isin(old_p["patient_id"]).any() else None
+        a_same = a_conf = np.zeros(0, dtype=np.intp)
+        if old_a is not None:
+            a_same, a_conf, more = _conflicts(assessments, old_a, ["patient_id", "date"], acols, arow)
+            problems += more
+        bad_patients = set(patients["patient_id"].iloc[p_conf])
+        a_conf = np.union1d(a_conf, np.flatnonzero(assessments["patient_id"].isin(bad_patients).to_numpy()))
+        if problems:
+            table = pd.DataFrame(problems, columns=["row", "patient_id", "date", "column", "value", "reason"])
+            if not skip_conflicts:
+                first = table.iloc[0]
+                raise ValidationError(
+                    f"{source or 'import'}: row {first.row} (patient {first.patient_id!r}), column {first.column!r}, "
+                    f"value {first.value!r}: {first.reason}; {len(table)} conflicting value(s) in all; nothing imported",
+                    problems=table, source=source)
+            result.problems = table
+        keep_p = np.setdiff1d(np.arange(len(patients)), np.union1d(p_same, p_conf))
+        keep_a = np.setdiff1d(np.arange(len(assessments)), np.union1d(a_same, a_conf))
+        new_p = patients.iloc[keep_p]
+        cols = ["patient_id", *pcols]
+        con.executemany(f"INSERT INTO patients ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                        sql_records(new_p, cols))
+        ids = dict(con.execute("SELECT patient_id, id FROM patients").fetchall())
+        new_a = assessments.iloc[keep_a]
+        recs = sql_records(new_a, ["date", *acols])
+        pid = new_a["patient_id"].map(ids).to_numpy(dtype=object).tolist()
+        con.executemany(f"INSERT INTO assessments (pid, date, {', '.join(acols)}) VALUES ({', '.join('?' * (len(acols) + 2))})",
+                        [(p, *r) for p, r in zip(pid, recs)])
+        result.patients_added, result.assessments_added = len(new_p), len(new_a)
+        result.patients_skipped, result.assessments_skipped = len(p_same), len(a_same)
+        result.rejected = len(a_conf)
+        if len(new_p) or len(new_a):
+            store._log(con, "assessments", None, None, "import", None, field=None,
+                       new=f"{len(new_p)} patients, {len(new_a)} assessments from {Path(source).name if source else 'tables'}")
+    return result
+
+
+def import_file(store, path, *, skip_invalid=False) -> ImportResult:
+    """Read, validate and import a cohort file (see :meth:`painkit.store.Store.import_file`)."""
+    from .exchange import read_cohort_lenient, read_cohort, write_rejected
+
+    if not skip_invalid:
+        patients, assessments = read_cohort(path)
+        return import_frames(store, patients, assessments, source=str(path))
+    patients, assessments, rejected = read_cohort_lenient(path)
+    result = import_frames(store, patients, assessments, source=str(path), skip_conflicts=True)
+    if result.problems is not None and len(result.problems):
+        rejected = pd.concat([rejected, result.problems], ignore_index=True)
+    result.rejected = int(rejected["row"].nunique()) if len(rejected) else 0
+    if len(rejected):
+        result.rejected_path = str(write_rejected(path, rejected))
+    return result
