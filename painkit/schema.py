@@ -214,12 +214,22 @@ def _unique_text(raw: pd.Series):
     String work happens once per distinct value, which keeps a million rows fast. The
     uniques array ends with a sentinel (None) so that ``uniques[codes]`` maps -1 to None.
     """
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    text = pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
-    text = np.append(text, None)
-    empty = np.append(text[:-1] == "", True)
-    codes = np.where(empty[codes], -1, codes)
+    codes, text, _ = _unique_text_same(raw)
     return codes, text
+
+
+def _unique_text_same(raw: pd.Series):
+    """As :func:`_unique_text`, plus whether every value was already stripped and non-empty."""
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    original = pd.Series(uniques, dtype=object).astype(str)
+    stripped = original.str.strip()
+    same = bool((stripped == original).all())
+    text = np.append(stripped.to_numpy(dtype=object), None)
+    empty = np.append(text[:-1] == "", True)
+    if empty[:-1].any():
+        same = False
+        codes = np.where(empty[codes], -1, codes)
+    return codes, text, same
 
 
 def _take(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -230,8 +240,9 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
     """Coerce one column to its declared dtype, recording every value that breaks a rule."""
     kind = f.kind
     is_text = raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+    same = False
     if is_text:
-        codes, uniq = _unique_text(raw)
+        codes, uniq, same = _unique_text_same(raw)
         present = codes >= 0
     else:
         codes, uniq = None, None
@@ -304,20 +315,28 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
         codes, uniq = _unique_text(raw.astype(object))
     if kind == "id":
         ustr = uniq[:-1]
+        # Fast path: one C-level pass shows the common case (all short and printable).
+        clean = not len(ustr) or (max(map(len, ustr)) <= 64 and "".join(ustr).isprintable())
+    if kind == "id" and not clean:
         lengths = np.fromiter((len(u) for u in ustr), dtype=np.intp, count=len(ustr))
         control = np.fromiter((not u.isprintable() for u in ustr), dtype=bool, count=len(ustr))
         for mask, reason in ((lengths > 64, "longer than 64 characters"), (control, "contains non-printable characters")):
             rows = _take(np.append(mask, False), codes)
             if rows.any():
                 flag(rows, reason)
-    elif kind == "category":
+    if kind == "category":
         mapped = np.array([_SEX.get(str(u).lower()) if u is not None else None for u in uniq], dtype=object)
         bad = present & (_take(mapped, codes) == None)  # noqa: E711 (elementwise)
         if bad.any():
             flag(bad, f"allowed: {', '.join(f.choices)}")
         uniq = mapped
     elif kind in ("plan", "therapies"):
-        uniq = _canonical_arms(uniq, codes, f, problems, evidence)
+        canonical = _canonical_arms(uniq, codes, f, problems, evidence)
+        same = same and bool((canonical[:-1] == uniq[:-1]).all())
+        uniq = canonical
+    if same and kind != "category" and raw.dtype == pd.StringDtype("python", na_value=pd.NA):
+        # Nothing changed: keep the input array rather than rebuild a million strings.
+        return pd.Series(raw.array, index=raw.index, copy=False)
     return pd.Series(pd.array(_take(uniq, codes), dtype="string"), index=raw.index)
 
 
@@ -447,7 +466,19 @@ def validate_assessments(
     table, problems = _validate(
         assessments, ASSESSMENT_FIELDS, source=source, row_offset=row_offset, evidence=evidence, what="assessments"
     )
-    pid_codes, _ = pd.factorize(table["patient_id"])
+    # One hash pass over the ids: codes against the patients table when given (unknown ids
+    # numbered after it), else a factorization.
+    pid = table["patient_id"]
+    present = pid.notna().to_numpy()
+    if patients is not None:
+        pidx = pd.Index(patients["patient_id"]).get_indexer(pid)
+        pid_codes = pidx.astype(np.int64)
+        stray = present & (pidx < 0)
+        if stray.any():
+            pid_codes[stray] = len(patients) + pd.factorize(pid[stray])[0]
+        pid_codes[~present] = -1
+    else:
+        pid_codes, _ = pd.factorize(pid)
     day = table["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     known = (pid_codes >= 0) & ~np.isnat(table["date"].to_numpy())
     dup = pd.Series(pid_codes.astype(np.int64) * 10_000_000 + day).duplicated(keep="first").to_numpy() & known
@@ -457,20 +488,22 @@ def validate_assessments(
     over = (done > planned).fillna(False).to_numpy()
     problems.add(np.flatnonzero(over), "exercise_sessions_done", done.to_numpy(dtype=object)[over], "more sessions done than planned")
     if patients is not None:
-        starts = patients.set_index("patient_id")["plan_start"]
-        start = table["patient_id"].map(starts)
-        unknown = table["patient_id"].notna().to_numpy() & ~table["patient_id"].isin(starts.index).to_numpy()
-        problems.add(np.flatnonzero(unknown), "patient_id", table["patient_id"].to_numpy(dtype=object)[unknown], "no such patient")
-        early = (table["date"] < start).fillna(False).to_numpy()
+        plan_start = np.append(patients["plan_start"].to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+        start = plan_start[pidx]  # -1 (unknown or missing id) picks NaT
+        dates = table["date"].to_numpy(dtype="datetime64[ns]")
+        unknown = present & (pidx < 0)
+        problems.add(np.flatnonzero(unknown), "patient_id", pid.to_numpy(dtype=object)[unknown], "no such patient")
+        early = dates < start  # NaT compares False
         if early.any():
             problems.add(
                 np.flatnonzero(early), "date", _iso(table["date"])[early],
                 "before the patient's baseline (plan_start)",
             )
-        has_base = set(table.loc[(table["date"] == start).fillna(False).to_numpy(), "patient_id"])
-        lacking = [p for p in patients["patient_id"] if p not in has_base]
+        has_base = np.zeros(len(patients), dtype=bool)
+        has_base[pidx[dates == start]] = True
+        lacking = not has_base.all()
         if lacking:
-            lacking_rows = patients.index[patients["patient_id"].isin(lacking)]
+            lacking_rows = patients.index[~has_base]
             frame = problems.table()
             extra = pd.DataFrame(
                 {
