@@ -89,9 +89,20 @@ def _one_row(values: dict, fields: dict, what: str) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in values.items()})
 
 
+def _one_line(err: ValidationError, where: str) -> ValidationError:
+    problems = err.problems
+    if problems is None or not len(problems):
+        return ValidationError(f"{where}: {err}", problems=problems)
+    text = "; ".join(f"column {p.column!r}, value {p.value!r}: {p.reason}" for p in problems.itertuples())
+    return ValidationError(f"{where}: {text}", problems=problems)
+
+
 def patient_row(values: dict) -> dict:
     """Validate one patient (a dict of fields) and return it ready for SQL."""
-    table = validate_patients(_one_row(values, _PFIELDS, "patient"))
+    try:
+        table = validate_patients(_one_row(values, _PFIELDS, "patient"))
+    except ValidationError as err:
+        raise _one_line(err, f"patient {values.get('patient_id')!r}") from None
     cols = [c for c in _PFIELDS if c in values]
     return dict(zip(cols, sql_records(table, cols)[0]))
 
@@ -110,7 +121,10 @@ def assessment_row(values: dict, *, plan_start: str) -> dict:
         if flags and values.get(name) is None:
             values[name] = False
     pid = values.get("patient_id")
-    table = validate_assessments(_one_row(values, _AFIELDS, "assessment"), source=f"patient {pid!r}")
+    try:
+        table = validate_assessments(_one_row(values, _AFIELDS, "assessment"))
+    except ValidationError as err:
+        raise _one_line(err, f"patient {pid!r}, {values.get('date')}") from None
     day = table["date"].iloc[0]
     if day < pd.Timestamp(plan_start):
         problems = pd.DataFrame([{"row": 1, "patient_id": pid, "date": day, "column": "date",
