@@ -248,14 +248,15 @@ def _label_bits(labels, bit) -> np.ndarray:
     return np.array([sum(bit[a] for a in str(lab).split("+") if a) for lab in labels], dtype=np.int64)
 
 
-def _run_start(cond: np.ndarray, day: np.ndarray, starts: np.ndarray, pcode: np.ndarray) -> np.ndarray:
+def _run_start(cond: np.ndarray, day: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Per group, the first day of the run of ``cond`` rows that ends at the group's last row.
 
-    ``+inf`` when the last row does not meet ``cond``. Groups must be non-empty and sorted.
+    ``+inf`` when the last row does not meet ``cond``. Groups (``group``: each row's group
+    number, matching ``starts``) must be non-empty, contiguous and sorted by day.
     """
     fday = day.astype(float)
     last_break = np.maximum.reduceat(np.where(cond, -np.inf, fday), starts)
-    in_run = cond & (fday > last_break[pcode])
+    in_run = cond & (fday > last_break[group])
     first = np.minimum.reduceat(np.where(in_run, fday, np.inf), starts)
     return first
 
@@ -386,6 +387,7 @@ def _patient_state(c) -> dict:
     P, has, starts, last, pcode, day, nrs, rows = c["P"], c["has"], c["starts"], c["last"], c["pcode"], c["day"], c["nrs"], c["rows"]
     rules, evidence = c["rules"], c["evidence"]
     idx = np.flatnonzero(has)
+    group = (np.cumsum(has) - 1)[pcode]  # row -> index among the patients with rows
 
     def per_patient(values, fill):
         out = np.full(P, fill, dtype=np.asarray(values).dtype if not isinstance(fill, float) else float)
@@ -398,7 +400,7 @@ def _patient_state(c) -> dict:
     red = per_patient(c["red"][last], np.nan)
     base = c["base_p"]
     # reversal
-    zero_from = per_patient(_run_start(nrs == 0, day, starts, pcode), np.inf)
+    zero_from = per_patient(_run_start(nrs == 0, day, starts, group), np.inf)
     complete = (latest_nrs == 0) & (latest_day - zero_from >= rules.reversal_complete_weeks * 7 - 1e-9)
     reversal = np.where(complete, 3, np.where(red >= rules.reversal_significant_pct - 1e-9, 2,
                         np.where(red >= rules.immpact_minimal_pct - 1e-9, 1, 0)))
@@ -422,7 +424,7 @@ def _patient_state(c) -> dict:
     ever = plan_bits.copy()
     ever[idx] |= np.bitwise_or.reduceat(row_bits, starts)
     gaba = (row_bits & masks["gabapentinoid"]) != 0
-    gaba_from = per_patient(_run_start(gaba, day, starts, pcode), np.inf)
+    gaba_from = per_patient(_run_start(gaba, day, starts, group), np.inf)
     due = np.where(has, latest_day, c["start_day"]) + int(round(rules.remeasure_weeks * 7))
     due = np.where(has, due, c["start_day"])
     today = int(c["today"].to_datetime64().astype("datetime64[D]").astype(np.int64))
