@@ -392,7 +392,10 @@ def _raise(problems: pd.DataFrame, *, source, what) -> None:
     at = f"row {first.row}"
     if isinstance(first.patient_id, str):
         at += f" (patient {first.patient_id!r}"
-        at += f", {pd.Timestamp(first.date).date()})" if pd.notna(first.date) and not isinstance(first.date, str) else ")"
+        if isinstance(first.date, str) and first.date.strip():
+            at += f", {first.date.strip()})"  # the date as written in the input
+        else:
+            at += f", {pd.Timestamp(first.date).date()})" if pd.notna(first.date) and not isinstance(first.date, str) else ")"
     more = f"; {len(problems) - 1} more problem(s) in {problems.row.nunique()} row(s)" if len(problems) > 1 else ""
     raise ValidationError(
         f"{where}{what}: {at}, column {first.column!r}, value {first.value!r}: {first.reason}{more}",
