@@ -262,7 +262,7 @@ def cohort_frame(patients: pd.DataFrame, assessments: pd.DataFrame) -> pd.DataFr
     missing = set(assessments["patient_id"].dropna()) - set(patients["patient_id"])
     if missing:
         raise InputError(f"assessments name patient(s) not in the patients table: {', '.join(sorted(missing)[:5])}")
-    return merged[COLUMNS]
+    return merged.reindex(columns=COLUMNS)
 
 
 def _text_table(frame: pd.DataFrame) -> pd.DataFrame:
