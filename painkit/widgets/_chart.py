@@ -15,12 +15,18 @@ change, marks itself stale:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-__all__ = ["LazyChart"]
+__all__ = ["LazyChart", "CSS"]
+
+#: Table styling shared by the apps (scoped to their root classes).
+CSS = ("<style>.painkit-tracker table, .painkit-explorer table {border-collapse:collapse;font-size:0.9em}"
+       " .painkit-tracker td, .painkit-tracker th, .painkit-explorer td, .painkit-explorer th"
+       " {padding:2px 8px;text-align:left;border-bottom:1px solid #ddd}</style>")
 
 
 class LazyChart:
@@ -59,6 +65,18 @@ class LazyChart:
         self.stale = False
         self.renders = 0
         self._handle = None
+        self._held = 0
+
+    @contextlib.contextmanager
+    def hold(self):
+        """Collect the invalidations of a block into one redraw at its end."""
+        self._held += 1
+        try:
+            yield self
+        finally:
+            self._held -= 1
+            if not self._held and self.stale:
+                self.invalidate()
 
     def _loop(self):
         if self.deferred is False:
@@ -71,6 +89,8 @@ class LazyChart:
     def invalidate(self) -> None:
         """Mark the chart stale and redraw now or soon (see the module docstring)."""
         self.stale = True
+        if self._held:
+            return
         loop = self._loop()
         if loop is not None:
             if self._handle is None:

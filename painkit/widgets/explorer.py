@@ -18,7 +18,7 @@ import ipywidgets as W
 
 from .. import DISCLAIMER
 from ..evidence import COMBINATION_RULES
-from ._chart import LazyChart
+from ._chart import CSS, LazyChart
 from .explorer_model import ExplorerModel
 
 __all__ = ["ExplorerApp", "build_explorer"]
@@ -62,7 +62,7 @@ class ExplorerApp(W.VBox):
         self.trajectory_chart = LazyChart(self._draw_trajectories, deferred=deferred, description="Trajectories")
         self.assumptions_html = W.HTML()
         super().__init__([
-            W.HTML("<h2>Evidence explorer</h2>"),
+            W.HTML(CSS), W.HTML("<h2>Evidence explorer</h2>"),
             W.HTML(f"<div class='painkit-disclaimer' style='background:#fff3cd;padding:6px'><b>{html.escape(DISCLAIMER)}</b></div>"),
             W.HTML("<h3>The evidence</h3>"), W.HBox([self.levels, self.kinds]), self.table_html,
             self.benefit_chart.widget,

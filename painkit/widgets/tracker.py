@@ -21,9 +21,9 @@ import ipywidgets as W
 import pandas as pd
 
 from .. import DISCLAIMER
-from ..evidence import COMBINATION_RULES
+from ..evidence import COMBINATION_RULES, plan_label
 from ..schema import ASSESSMENT_FIELDS, BPI_INTERFERENCE, BPI_SEVERITY, PEG_ITEMS, RED_FLAGS
-from ._chart import LazyChart
+from ._chart import CSS, LazyChart
 from .tracker_model import TrackerModel
 
 __all__ = ["TrackerApp", "build_tracker"]
@@ -133,6 +133,7 @@ class TrackerApp(W.VBox):
                                    self.u_notes, self.add])
         self.message = W.HTML()
         self.message.add_class("painkit-message")
+        self.css = W.HTML(CSS)
 
         # ---- schedule and report
         self.schedule_html = W.HTML()
@@ -141,7 +142,7 @@ class TrackerApp(W.VBox):
         self.report_link.add_class("painkit-report")
 
         children = [
-            self.title, self.disclaimer, self.alerts_html, self.message,
+            self.css, self.title, self.disclaimer, self.alerts_html, self.message,
             W.HTML("<h3>Patient</h3>"), self.patient, self.new_form,
             W.HTML("<h3>Baseline Assessment</h3>"), slider_row, self.plan, self.combine,
             W.HTML("<h3>Expected Outcomes</h3>"), self.headline, self.details, self.expectations,
@@ -167,7 +168,7 @@ class TrackerApp(W.VBox):
         m.observe(lambda c: self.chart.invalidate(), "chart_version")
         m.observe(self._show_patient, ["progress", "alerts", "schedule", "next_due"])
         m.observe(self._show_message, ["message", "message_kind"])
-        m.observe(self._show_patients, "patient_ids")
+        m.observe(self._show_patients, ["patient_ids", "patient_id"])
         m.observe(self._show_report, "report_path")
         try:
             m.refresh_patients()
@@ -236,7 +237,16 @@ class TrackerApp(W.VBox):
 
     def _show_report(self, change=None):
         path = self.model.report_path
-        self.report_link.value = (f"<a href='{html.escape(path)}' target='_blank'>{html.escape(path)}</a>" if path else "")
+        if not path:
+            self.report_link.value = ""
+            return
+        import base64
+        from pathlib import Path
+
+        name = Path(path).name
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        self.report_link.value = (f"<span>Report: <code>{html.escape(path)}</code> "
+                                  f"<a download='{html.escape(name)}' href='data:text/html;base64,{data}'>download</a></span>")
 
     def _draw_progress(self, ax):
         from ..plots import progress_chart
@@ -251,7 +261,7 @@ class TrackerApp(W.VBox):
             start = patient["plan_start"]
         else:
             visits, start = pd.DataFrame({"date": pd.to_datetime([]), "nrs": []}), pd.Timestamp(m.as_of)
-        progress_chart(visits, baseline=m.baseline, plan=list(m.plan), plan_start=start, combine=m.combine, ax=ax,
+        progress_chart(visits, baseline=m.baseline, plan=plan_label(m.plan), plan_start=start, combine=m.combine, ax=ax,
                        evidence=m.evidence)
         recorded = visits.dropna(subset=["nrs"])
         if len(recorded):
@@ -262,9 +272,14 @@ class TrackerApp(W.VBox):
 
     # ------------------------------------------------------------------ events
     def _on_patient_choice(self, change):
-        self.model.select_patient("" if change["new"] == NEW else change["new"])
+        with self.chart.hold():
+            self.model.select_patient("" if change["new"] == NEW else change["new"])
 
     def _on_create(self, _button=None):
+        with self.chart.hold():
+            self._create()
+
+    def _create(self):
         ok = self.model.create_patient(
             self.new_id.value, plan_start=self.plan_start.value, sex=self.sex.value or None,
             birth_year=self.birth_year.value, height_cm=self.height.value, weight_kg=self.weight.value,
@@ -273,6 +288,10 @@ class TrackerApp(W.VBox):
             self.new_id.value = ""
 
     def _on_add(self, _button=None):
+        with self.chart.hold():
+            self._add()
+
+    def _add(self):
         fields = {name: w.value for name, w in self.u_items.items()}
         fields.update({name: w.value for name, w in self.u_flags.items()})
         ok = self.model.add_update(self.u_date.value, self.u_nrs.value, walk_m=self.u_walk.value,

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+from pathlib import Path
 
 import pandas as pd
 import traitlets as t
@@ -25,14 +27,17 @@ import traitlets as t
 from ..errors import InputError, PainkitError
 from ..evidence import COMBINATION_RULES, load_evidence, parse_plan, plan_label
 from ..expectations import estimate, expectations_text
-from ..schema import BPI_INTERFERENCE, BPI_SEVERITY, PEG_ITEMS, RED_FLAGS
+from ..schema import ASSESSMENT_FIELDS, BPI_INTERFERENCE, BPI_SEVERITY, PEG_ITEMS, RED_FLAGS
 
 __all__ = ["TrackerModel", "LEVEL_ORDER", "UPDATE_SCORE_FIELDS"]
 
 #: Alert levels, most pressing first: red flags (urgent) always lead.
 LEVEL_ORDER = ("urgent", "discuss", "review", "advice")
+#: Where "Generate report" writes (``$PAINKIT_REPORTS`` overrides it).
+REPORTS_DIR = Path(__file__).resolve().parent.parent.parent / "reports" / "tracker"
 #: Optional 0-10 items of the progress-update form.
 UPDATE_SCORE_FIELDS = (*BPI_SEVERITY, *BPI_INTERFERENCE, *PEG_ITEMS)
+_FIELD_LABELS = {f.name: f.description for f in ASSESSMENT_FIELDS}
 
 
 def _today() -> dt.date:
@@ -91,6 +96,8 @@ class TrackerModel(t.HasTraits):
         :class:`~painkit.store.Store` when first needed.
     as_of : date, optional
         "Today" for the checks and the alerts (default: the real date, read at each use).
+    reports_dir : path, optional
+        Where "Generate report" writes; default ``$PAINKIT_REPORTS`` or ``reports/tracker``.
 
     Examples
     --------
@@ -130,7 +137,8 @@ class TrackerModel(t.HasTraits):
     #: Bumped after every change that alters the progress chart's inputs.
     chart_version = t.Int(0)
 
-    def __init__(self, store=None, *, as_of=None, evidence=None, **kwargs):
+    def __init__(self, store=None, *, as_of=None, evidence=None, reports_dir=None, **kwargs):
+        self.reports_dir = Path(reports_dir or os.environ.get("PAINKIT_REPORTS") or REPORTS_DIR)
         self._store_arg = store
         self._store = None
         self._as_of = as_of
@@ -256,7 +264,7 @@ class TrackerModel(t.HasTraits):
         assessments = store.assessments(pid).sort_values("date").reset_index(drop=True)
         as_of = pd.Timestamp(self.as_of)
         scored = score_instruments(assessments, patients=patients)
-        tracked = track(patients, assessments, as_of=as_of)
+        tracked = track(patients, assessments, as_of=as_of, combine=self.combine)
         keep = ["patient_id", "date", *(c for c in tracked.columns if c not in scored.columns)]
         self.assessments = scored
         self.progress = scored.merge(tracked[keep], on=["patient_id", "date"], how="left")
@@ -302,7 +310,8 @@ class TrackerModel(t.HasTraits):
             if pid in set(self.store.patients()["patient_id"]):
                 raise InputError(f"Patient id: {pid!r} is already in the store; choose it from the list")
             fields = {k: v for k, v in fields.items() if v is not None}
-            self.store.add_patient(pid, plan=plan_label(self.plan), plan_start=start, baseline_nrs=int(self.baseline), **fields)
+            self.store.add_patient(pid, plan=plan_label(self.plan), plan_start=start, **fields)
+            self.store.add_update(pid, start, nrs=int(self.baseline))
         except PainkitError as exc:
             self._say(str(exc), "error")
             return False
@@ -342,7 +351,7 @@ class TrackerModel(t.HasTraits):
             values = {"nrs": _score(nrs, "NRS", required=True)}
             for name in UPDATE_SCORE_FIELDS:
                 if name in fields:
-                    score = _score(fields.pop(name), name)
+                    score = _score(fields.pop(name), f"{_FIELD_LABELS[name]} ({name})")
                     if score is not None:
                         values[name] = score
             walk = _number(fields.pop("walk_m", None), "Six-minute walk (m)", 0, 1500)
@@ -368,21 +377,31 @@ class TrackerModel(t.HasTraits):
 
     # ------------------------------------------------------------------ report
     def generate_report(self, *, output_dir=None) -> str:
-        """Render the selected patient's report; returns its path ('' on failure)."""
+        """Render the selected patient's report with the batch runner; returns the HTML path.
+
+        Uses :func:`painkit.batch.run_batch` (the papermill report template, one warm kernel)
+        on this patient's rows, writing under ``output_dir`` (default :attr:`reports_dir`).
+        On failure :attr:`message` says why and '' is returned.
+        """
+
         try:
             if not self.patient_id:
                 raise InputError("Choose a patient before generating a report")
-            from .. import reports
+            from ..batch import run_batch
 
-            runner = getattr(reports, "patient_report", None) or getattr(reports, "run_patient_report")
-            kwargs = {"store": getattr(self.store, "path", None), "as_of": self.as_of}
-            if output_dir is not None:
-                kwargs["output_dir"] = output_dir
-            result = runner(self.patient_id, **kwargs)
+            patients = self.store.patients(self.patient_id)
+            assessments = self.store.assessments(self.patient_id)
+            out = Path(output_dir or self.reports_dir)
+            result = run_batch(patients, assessments, out=out, as_of=pd.Timestamp(self.as_of), workers=1,
+                               cohort=False, progress=False)
+            row = result.manifest[result.manifest["patient_id"] == self.patient_id]
+            if row.empty or row.iloc[0]["status"] == "failed":
+                error = row.iloc[0]["error"] if len(row) else "no report was made"
+                raise PainkitError(f"The report for {self.patient_id!r} failed: {error}")
         except PainkitError as exc:
             self._say(str(exc), "error")
             return ""
-        path = str(getattr(result, "path", result))
+        path = str((Path(result.out) / str(row.iloc[0]["html"])).resolve())
         self.report_path = path
         self._say(f"Report written to {path}", "success")
         return path
