@@ -252,17 +252,18 @@ def _conflicts(new: pd.DataFrame, old: pd.DataFrame, keys, cols, rows) -> tuple[
     return pos[equal], pos[~equal], problems
 
 
-def import_frames(store, patients, assessments, *, source=None, skip_conflicts=False) -> ImportResult:
+def import_frames(store, patients, assessments, *, source=None, skip_conflicts=False, patient_rows=None,
+                  assessment_rows=None) -> ImportResult:
     """Add validated ``patients`` and ``assessments`` in one transaction.
 
     A row identical to a stored one is skipped; a row with the same key and other values is a
     conflict: ``ValidationError`` (nothing stored), or with ``skip_conflicts`` left out and
-    listed in ``result.problems``. ``assessments.attrs["rows"]`` (file row numbers) and
-    ``patients.attrs["rows"]``, when present, are used in messages.
+    listed in ``result.problems``. ``patient_rows`` and ``assessment_rows`` (file row numbers),
+    when given, are used in messages.
     """
     result = ImportResult(source=source)
-    prow = np.asarray(patients.attrs.get("rows", np.arange(1, len(patients) + 1)))
-    arow = np.asarray(assessments.attrs.get("rows", np.arange(1, len(assessments) + 1)))
+    prow = np.asarray(patient_rows if patient_rows is not None else np.arange(1, len(patients) + 1))
+    arow = np.asarray(assessment_rows if assessment_rows is not None else np.arange(1, len(assessments) + 1))
     pcols = [f.name for f in PATIENT_FIELDS if f.name != "patient_id"]
     acols = [f.name for f in ASSESSMENT_FIELDS if f.name not in ("patient_id", "date")]
     with store._write() as con:
@@ -307,13 +308,14 @@ def import_frames(store, patients, assessments, *, source=None, skip_conflicts=F
 
 def import_file(store, path, *, skip_invalid=False) -> ImportResult:
     """Read, validate and import a cohort file (see :meth:`painkit.store.Store.import_file`)."""
-    from .exchange import read_cohort_lenient, read_cohort, write_rejected
+    from .exchange import read_cohort_lenient, read_cohort_rows, write_rejected
 
     if not skip_invalid:
-        patients, assessments = read_cohort(path)
-        return import_frames(store, patients, assessments, source=str(path))
-    patients, assessments, rejected = read_cohort_lenient(path)
-    result = import_frames(store, patients, assessments, source=str(path), skip_conflicts=True)
+        patients, assessments, prows, arows = read_cohort_rows(path)
+        return import_frames(store, patients, assessments, source=str(path), patient_rows=prows, assessment_rows=arows)
+    patients, assessments, rejected, prows, arows = read_cohort_lenient(path)
+    result = import_frames(store, patients, assessments, source=str(path), skip_conflicts=True,
+                           patient_rows=prows, assessment_rows=arows)
     if result.problems is not None and len(result.problems):
         rejected = pd.concat([rejected, result.problems], ignore_index=True)
     result.rejected = int(rejected["row"].nunique()) if len(rejected) else 0

@@ -29,6 +29,7 @@ __all__ = [
     "COLUMNS",
     "read_cohort",
     "read_cohort_lenient",
+    "read_cohort_rows",
     "write_rejected",
     "cohort_frame",
     "write_cohort",
@@ -131,7 +132,11 @@ def _check(frame: pd.DataFrame, rows: np.ndarray, source: str, evidence):
     try:
         patients = validate_patients(patients_raw, source=source, row_offset=0, evidence=evidence)
     except ValidationError as err:
-        found += _remap(err, lambda r, c: prows.get(c, home)[int(r)] if c in prows else home[int(r)]).to_dict("records")
+        def where(r, c):
+            given = prows[c][int(r)] if c in prows else None
+            return given if given is not None and pd.notna(given) else home[int(r)]
+
+        found += _remap(err, where).to_dict("records")
         patients = None
     measures = [c for c in MEASURE_COLUMNS if c in frame]
     only_patient = frame["date"].isna() & frame[measures].isna().all(axis=1) & frame["patient_id"].notna()
@@ -146,11 +151,7 @@ def _check(frame: pd.DataFrame, rows: np.ndarray, source: str, evidence):
     except ValidationError as err:
         found += _remap(err, lambda r, c: arows[int(r)]).to_dict("records")
         assessments = None
-    if patients is not None:
-        patients.attrs["rows"] = home
-    if assessments is not None:
-        assessments.attrs["rows"] = arows
-    return patients, assessments, _problems(found)
+    return patients, assessments, _problems(found), home, arows
 
 
 def _raise(problems: pd.DataFrame, source: str):
@@ -167,7 +168,7 @@ def read_cohort(path, *, evidence=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     Returns
     -------
     (patients, assessments) : tuple of pandas.DataFrame
-        The :mod:`painkit.schema` tables; ``.attrs["rows"]`` holds each row's file row number.
+        The :mod:`painkit.schema` tables, in file order.
 
     Raises
     ------
@@ -184,13 +185,18 @@ def read_cohort(path, *, evidence=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     >>> len(patients), assessments["nrs"].between(0, 10).all()
     (200, True)
     """
+    return read_cohort_rows(path, evidence=evidence)[:2]
+
+
+def read_cohort_rows(path, *, evidence=None):
+    """:func:`read_cohort` plus each patient's and each assessment's row number in the file."""
     path = Path(path)
     frame, rows = _read_raw(path)
-    patients, assessments, problems = _check(frame, rows, str(path), evidence)
+    patients, assessments, problems, prows, arows = _check(frame, rows, str(path), evidence)
     if len(problems):
         problems = problems.sort_values("row", kind="stable", na_position="last").reset_index(drop=True)
         _raise(problems, str(path))
-    return patients, assessments
+    return patients, assessments, prows, arows
 
 
 def read_cohort_lenient(path, *, evidence=None):
@@ -201,7 +207,7 @@ def read_cohort_lenient(path, *, evidence=None):
 
     Returns
     -------
-    (patients, assessments, rejected)
+    (patients, assessments, rejected, patient_rows, assessment_rows)
         ``rejected`` lists each problem: ``row``, ``patient_id``, ``date``, ``column``,
         ``value``, ``reason``.
     """
@@ -209,7 +215,7 @@ def read_cohort_lenient(path, *, evidence=None):
     frame, rows = _read_raw(path)
     found = []
     for _ in range(10):
-        patients, assessments, problems = _check(frame, rows, str(path), evidence)
+        patients, assessments, problems, prows, arows = _check(frame, rows, str(path), evidence)
         if not len(problems):
             break
         found.append(problems)
@@ -220,7 +226,7 @@ def read_cohort_lenient(path, *, evidence=None):
             _raise(problems, str(path))
         frame, rows = frame[~drop].reset_index(drop=True), rows[~drop]
     rejected = pd.concat(found, ignore_index=True) if found else _problems([])
-    return patients, assessments, rejected
+    return patients, assessments, rejected, prows, arows
 
 
 def write_rejected(path, rejected: pd.DataFrame) -> Path:

@@ -438,11 +438,11 @@ class Store:
 
     # ------------------------------------------------------------------ bulk
     def import_frames(self, patients: pd.DataFrame, assessments: pd.DataFrame, *, source: str | None = None,
-                      skip_conflicts: bool = False):
+                      skip_conflicts: bool = False, **rows):
         """Add validated tables in one transaction; see :func:`painkit._storeio.import_frames`."""
         from ._storeio import import_frames
 
-        return import_frames(self, patients, assessments, source=source, skip_conflicts=skip_conflicts)
+        return import_frames(self, patients, assessments, source=source, skip_conflicts=skip_conflicts, **rows)
 
     def import_file(self, path, *, skip_invalid: bool = False):
         """Import a cohort file (CSV or Excel, the documented long format) in one transaction.
