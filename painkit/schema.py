@@ -172,6 +172,7 @@ class _Problems:
 
     def __init__(self, data: pd.DataFrame, row_offset: int):
         self.data, self.offset, self.parts = data, row_offset, []
+        self.codes = {}  # id column -> (codes, stripped uniques), reused to match patients
 
     def add(self, positions, column: str, values, reason: str):
         positions = np.asarray(positions, dtype=np.intp)
@@ -220,7 +221,13 @@ def _unique_text(raw: pd.Series):
 
 def _unique_text_same(raw: pd.Series):
     """As :func:`_unique_text`, plus whether every value was already stripped and non-empty."""
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    missing = raw.isna().to_numpy()
+    if missing.mean() > 0.5:  # a sparse column (therapies, notes): hash only the values present
+        present_codes, uniques = pd.factorize(raw[~missing], use_na_sentinel=True)
+        codes = np.full(len(raw), -1, dtype=np.intp)
+        codes[~missing] = present_codes
+    else:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     original = pd.Series(uniques, dtype=object).astype(str)
     stripped = original.str.strip()
     same = bool((stripped == original).all())
@@ -314,6 +321,7 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
     if not is_text:
         codes, uniq = _unique_text(raw.astype(object))
     if kind == "id":
+        problems.codes[f.name] = (codes, uniq)
         ustr = uniq[:-1]
         # Fast path: one C-level pass shows the common case (all short and printable).
         clean = not len(ustr) or (max(map(len, ustr)) <= 64 and "".join(ustr).isprintable())
@@ -382,8 +390,21 @@ def _validate(data: pd.DataFrame, fields, *, source, row_offset, evidence, what)
         if f.name in data.columns:
             out[f.name] = _coerce_column(data[f.name], f, problems, evidence)
         else:
-            out[f.name] = pd.Series(pd.NA if f.kind != "date" else pd.NaT, index=data.index, dtype=_PANDAS_TYPES[f.kind])
+            out[f.name] = _all_missing(f.kind, data.index)
     return pd.DataFrame(out, copy=False), problems
+
+
+def _all_missing(kind: str, index: pd.Index) -> pd.Series:
+    """An absent optional column: all missing, in its declared dtype (built without a scan)."""
+    n, dtype = len(index), _PANDAS_TYPES[kind]
+    mask = np.ones(n, dtype=bool)
+    if dtype == "Int64":
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), mask), index=index, copy=False)
+    if dtype == "Float64":
+        return pd.Series(pd.arrays.FloatingArray(np.zeros(n, dtype=np.float64), mask), index=index, copy=False)
+    if dtype == "boolean":
+        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), mask), index=index, copy=False)
+    return pd.Series(pd.NA if kind != "date" else pd.NaT, index=index, dtype=dtype)
 
 
 def _raise(problems: pd.DataFrame, *, source, what) -> None:
@@ -472,16 +493,12 @@ def validate_assessments(
     # One hash pass over the ids: codes against the patients table when given (unknown ids
     # numbered after it), else a factorization.
     pid = table["patient_id"]
-    present = pid.notna().to_numpy()
+    pid_codes, uniq = problems.codes["patient_id"]  # -1 for a missing id
+    present = pid_codes >= 0
     if patients is not None:
-        pidx = pd.Index(patients["patient_id"]).get_indexer(pid)
-        pid_codes = pidx.astype(np.int64)
+        pidx = np.append(pd.Index(patients["patient_id"]).get_indexer(uniq[:-1]), -1)[pid_codes]
         stray = present & (pidx < 0)
-        if stray.any():
-            pid_codes[stray] = len(patients) + pd.factorize(pid[stray])[0]
-        pid_codes[~present] = -1
-    else:
-        pid_codes, _ = pd.factorize(pid)
+        pid_codes = np.where(stray, len(patients) + pid_codes, pidx).astype(np.int64)
     day = table["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     known = (pid_codes >= 0) & ~np.isnat(table["date"].to_numpy())
     dup = pd.Series(pid_codes.astype(np.int64) * 10_000_000 + day).duplicated(keep="first").to_numpy() & known
