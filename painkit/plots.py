@@ -11,7 +11,15 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["progress_chart", "benefit_ranges", "trajectories", "waterfall", "LEVEL_COLOURS"]
+__all__ = [
+    "progress_chart",
+    "benefit_ranges",
+    "trajectories",
+    "waterfall",
+    "responder_chart",
+    "response_curve",
+    "LEVEL_COLOURS",
+]
 
 #: Colour per evidence level, used wherever evidence is drawn.
 LEVEL_COLOURS = {
@@ -220,4 +228,68 @@ def waterfall(data: pd.DataFrame, *, column: str = "change_pct", hue: str | None
     ax.set_xlabel(f"Patients (n={len(ordered)}), sorted")
     ax.set_ylabel("Change in pain from baseline (%)")
     ax.set_title("Percent change from baseline per patient")
+    return ax
+
+
+def responder_chart(rates: pd.DataFrame, *, ax=None):
+    """Responder rates per group and threshold with their confidence intervals.
+
+    Parameters
+    ----------
+    rates : pandas.DataFrame
+        :func:`painkit.reports.responder_rates` output (``group``, ``threshold_pct``, ``rate``,
+        ``ci_low``, ``ci_high``; rates as fractions).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> r = pd.DataFrame({"group": ["all", "all"], "threshold_pct": [30, 50], "rate": [0.5, 0.2],
+    ...                   "ci_low": [0.3, 0.1], "ci_high": [0.7, 0.4]})
+    >>> [float(v) for v in responder_chart(r).get_xlim()]
+    [0.0, 100.0]
+    """
+    ax = _axes(ax, size=(7, 0.5 * max(rates["group"].nunique(), 1) + 1.5))
+    groups = list(dict.fromkeys(rates["group"]))
+    y = {g: i for i, g in enumerate(groups)}
+    for k, (threshold, part) in enumerate(rates.groupby("threshold_pct", sort=True)):
+        pos = np.array([y[g] for g in part["group"]]) + (k - 0.5) * 0.3
+        rate = 100 * part["rate"].to_numpy(dtype=float)
+        err = np.vstack([rate - 100 * part["ci_low"].to_numpy(dtype=float), 100 * part["ci_high"].to_numpy(dtype=float) - rate])
+        ax.errorbar(rate, pos, xerr=np.nan_to_num(err), fmt="o", capsize=3, label=f">= {threshold:g}% reduction")
+    ax.set_yticks(range(len(groups)))
+    ax.set_yticklabels(groups)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Responders (%), 95% interval")
+    ax.set_title("Responder rates")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+def response_curve(curves: Mapping, *, ax=None, threshold: float = 30):
+    """Kaplan-Meier cumulative share of patients who reached a response, one step line per group.
+
+    Parameters
+    ----------
+    curves : mapping of label to dict
+        Each with ``weeks`` and ``share`` arrays (see :func:`painkit.reports.kaplan_meier`).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    for label, curve in curves.items():
+        ax.step(curve["weeks"], 100 * np.asarray(curve["share"], dtype=float), where="post", label=str(label))
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("Weeks on the plan")
+    ax.set_ylabel(f"Reached a {threshold:g}% reduction (%)")
+    ax.set_title(f"Time to a {threshold:g}% response (Kaplan-Meier)")
+    if curves:
+        ax.legend(frameon=False, fontsize="small")
     return ax

@@ -1,0 +1,575 @@
+"""The batch runner: one report per patient plus the cohort report, fast, resumable, distributed.
+
+:func:`run_batch` renders the papermill templates of ``notebooks/reports/`` for every patient
+and writes HTML (and PDF on request) plus a manifest. How it stays fast, safe and resumable:
+
+Warm kernels
+    Papermill normally starts a kernel per notebook (about 1.6 s). The ``painkit-warm`` engine
+    registered in papermill's engine registry keeps one kernel per worker thread and, before
+    every notebook, resets it (:func:`kernel_reset`: ``%reset -f`` of the namespace and output
+    cache, every matplotlib figure closed and rcParams restored, environment and warning
+    filters restored, a fresh private working directory). HTML is converted in-process by
+    nbconvert's ``HTMLExporter`` (inputs and prompts excluded).
+Resumable
+    Each report's *input key* is a hash of the patient's rows, the template, the evidence
+    tables, the painkit version and the as-of date. It is written into the HTML itself (a
+    ``<meta name="painkit-input-key">``), and the HTML is written last, so a report whose key
+    matches is complete: a rerun skips it. Every file is written to a temporary file in the
+    same folder, then ``os.replace``-d; stale temporary files of a killed run are removed.
+Safe
+    File names are :func:`painkit.reports.safe_slug` (slug plus hash) inside the output folder;
+    folders are mode 0700 and files 0600; the HTML carries a Content-Security-Policy that
+    allows no script and no network; all data is escaped by :mod:`painkit.reports`.
+Failures
+    One patient's failure (a notebook error, a dead kernel) is recorded in the manifest with
+    its error and never stops the rest.
+Parallel
+    ``workers`` local processes, or a Dask distributed cluster given by ``scheduler``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import copy
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .errors import ReportError
+from .reports import safe_slug
+
+__all__ = ["run_batch", "BatchResult", "render_notebook", "kernel_reset", "TEMPLATES", "MANIFEST_COLUMNS",
+           "atomic_write", "input_key", "html_to_pdf", "shutdown_kernels"]
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "notebooks" / "reports"
+KERNEL_NAME = "python3"
+ENGINE_NAME = "painkit-warm"
+MANIFEST_COLUMNS = ["report", "patient_id", "slug", "status", "seconds", "html", "pdf", "error", "input_key"]
+_KEY_META = re.compile(rb'<meta name="painkit-input-key" content="([0-9a-f]{64})">')
+_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+        "script-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'")
+
+
+# -- files ----------------------------------------------------------------------------------
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (same-folder temp file + ``os.replace``), mode 0600."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _stored_key(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return None
+    found = _KEY_META.search(head)
+    return found.group(1).decode() if found else None
+
+
+def _sha(*parts) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _file_sha(paths) -> str:
+    return _sha(*(p.read_bytes() for p in sorted(paths)))
+
+
+def _frame_bytes(frame: pd.DataFrame) -> bytes:
+    return ",".join(map(str, frame.columns)).encode() + pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
+
+
+def input_key(*, data: bytes, template: str, as_of, renderer: str, evidence: str) -> str:
+    """The hash a report depends on: data, template, evidence, painkit version, as-of, renderer."""
+    return _sha(data, template, evidence, __version__, str(as_of), renderer)
+
+
+# -- the warm-kernel papermill engine --------------------------------------------------------
+_SNAPSHOT: dict = {}
+
+
+def kernel_reset(workdir: str) -> None:
+    """Run inside a kernel between two reports: forget everything the previous one left.
+
+    Clears the user namespace and output history (``%reset -f``), closes every matplotlib
+    figure and restores rcParams, restores environment variables and warning filters as they
+    were when the kernel started, and moves into the fresh working directory ``workdir``.
+    """
+    import gc
+    import sys
+    import warnings
+
+    os.chdir(workdir)  # first: the previous report's folder is already gone
+    ip = get_ipython()  # noqa: F821 - only called inside a kernel
+    ip.displayhook.do_full_cache = False  # keep no Out[] history (and skip its full gc.collect on reset)
+    ip.run_line_magic("reset", "-f")
+    ip.execution_count = 1
+    if "matplotlib.pyplot" in sys.modules:
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        rc = _SNAPSHOT.setdefault("rc", dict(matplotlib.rcParams))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            matplotlib.rcParams.update(rc)
+    env = _SNAPSHOT.setdefault("env", dict(os.environ))
+    for name in set(os.environ) - set(env):
+        del os.environ[name]
+    os.environ.update(env)
+    filters = _SNAPSHOT.setdefault("warnings", list(warnings.filters))
+    warnings.filters[:] = filters
+    gc.collect(1)  # young objects only: a full collection per report costs more than the report
+
+
+class _WarmKernel:
+    """One live kernel and its client, owned by one thread of one process."""
+
+    def __init__(self):
+        self.km = self.kc = None
+        self.sockets = None
+
+    def alive(self) -> bool:
+        if self.km is None:
+            return False
+        from jupyter_core.utils import run_sync
+
+        return bool(run_sync(self.km.is_alive)())
+
+    def shutdown(self):
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                self.kc.stop_channels()
+            with contextlib.suppress(Exception):
+                from jupyter_core.utils import run_sync
+
+                run_sync(self.km.shutdown_kernel)(now=True)
+        if self.sockets:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+        self.km = self.kc = self.sockets = None
+
+
+_LOCAL = threading.local()
+_ALL_KERNELS: list = []
+
+
+def _kernel() -> _WarmKernel:
+    kernel = getattr(_LOCAL, "kernel", None)
+    if kernel is None:
+        kernel = _LOCAL.kernel = _WarmKernel()
+        _ALL_KERNELS.append(kernel)
+        if len(_ALL_KERNELS) == 1:
+            import atexit
+            from multiprocessing import util
+
+            atexit.register(shutdown_kernels)
+            util.Finalize(None, shutdown_kernels, exitpriority=50)  # pool workers skip atexit
+    return kernel
+
+
+def shutdown_kernels() -> None:
+    """Shut down every warm kernel of this process (also run at exit)."""
+    for kernel in _ALL_KERNELS:
+        kernel.shutdown()
+
+
+def _engine_class():
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine
+
+    class WarmKernelEngine(NBClientEngine):
+        """Papermill engine that reuses one kernel per worker thread, reset between notebooks."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                     start_timeout=60, execution_timeout=None, **kwargs):
+            warm = _kernel()
+            client = PapermillNotebookClient(nb_man, km=warm.km if warm.alive() else None, kernel_name=kernel_name,
+                                             timeout=execution_timeout, startup_timeout=start_timeout,
+                                             log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+            if warm.alive():
+                client.kc = warm.kc
+            else:
+                warm.shutdown()
+                client.km = client.create_kernel_manager()
+                # IPC sockets in a private folder: no TCP port, nothing reachable from outside
+                warm.sockets = tempfile.mkdtemp(prefix="painkit-kernel-")
+                client.km.transport, client.km.ip = "ipc", os.path.join(warm.sockets, "k")
+                client.start_new_kernel()
+                client.start_new_kernel_client()
+                warm.km, warm.kc = client.km, client.kc
+            workdir = tempfile.mkdtemp(prefix="painkit-run-")
+            try:
+                cls._run(client, f"__import__('painkit.batch').batch.kernel_reset({workdir!r})")
+                return client.execute(cleanup_kc=False)
+            except BaseException:
+                warm.shutdown()  # a timed-out or dead kernel is never reused
+                raise
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+        @staticmethod
+        def _run(client, code):
+            reply = client.wait_for_reply(client.kc.execute(code, silent=True, store_history=False))
+            if reply is None or reply["content"].get("status") != "ok":
+                raise ReportError(f"could not reset the report kernel: {reply and reply['content'].get('evalue')}")
+
+    return WarmKernelEngine
+
+
+def _register_engine():
+    from papermill.engines import papermill_engines
+
+    if ENGINE_NAME not in papermill_engines._engines:
+        papermill_engines.register(ENGINE_NAME, _engine_class())
+
+
+_TEMPLATE_CACHE: dict = {}
+_EXPORTER: dict = {}
+
+
+def _template(name: str):
+    import nbformat
+
+    path = TEMPLATES / name
+    stamp = (path, path.stat().st_mtime_ns) if path.exists() else None
+    if stamp is None:
+        raise ReportError(f"report template {path} is missing")
+    if stamp not in _TEMPLATE_CACHE:
+        _TEMPLATE_CACHE[stamp] = nbformat.read(path, as_version=4)
+    return copy.deepcopy(_TEMPLATE_CACHE[stamp])
+
+
+def _to_html(nb, *, title: str, key: str) -> bytes:
+    """Convert an executed notebook to a page: nbconvert's ``basic`` template, no code, no scripts."""
+    from .reports import page
+
+    exporter = getattr(_LOCAL, "exporter", None)
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = _LOCAL.exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                                                  exclude_output_prompt=True, exclude_markdown=True)
+    body, _ = exporter.from_notebook_node(nb)
+    body = _SCRIPT.sub("", body)  # reports carry no script: none of the template's either
+    return _with_meta(page(title, [body]), key)
+
+
+_SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _with_meta(text: str, key: str) -> bytes:
+    meta = f'<meta name="painkit-input-key" content="{key}"><meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+    return text.replace("<head>", "<head>" + meta, 1).encode("utf-8")
+
+
+def render_notebook(template: str, parameters: dict, *, timeout: float = 600):
+    """Execute a report template with papermill on a warm kernel; returns the executed notebook.
+
+    Raises ``papermill.PapermillExecutionError`` when a cell fails.
+    """
+    import papermill as pm
+
+    _register_engine()
+    return pm.execute_notebook(_template(template), None, parameters=parameters, engine_name=ENGINE_NAME,
+                               kernel_name=KERNEL_NAME, progress_bar=False, request_save_on_cell_execute=False,
+                               execution_timeout=timeout)
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120) -> None:
+    """Print an HTML report to PDF with headless Chromium (``/usr/bin/chromium``), atomically."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        raise ReportError("PDF output needs Chromium (apt-get install chromium); not found")
+    with tempfile.TemporaryDirectory(prefix="painkit-pdf-") as tmp:
+        out = Path(tmp) / "report.pdf"
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp}/profile", "--no-pdf-header-footer", f"--print-to-pdf={out}",
+               Path(html_path).resolve().as_uri()]
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
+            raise ReportError(f"chromium could not print {html_path} to PDF: {done.stderr.decode()[-300:]}")
+        atomic_write(pdf_path, out.read_bytes())
+
+
+# -- one job ----------------------------------------------------------------------------------
+def _run_job(job: dict) -> dict:
+    """Render one report (patient or cohort); never raises: failures come back as a row."""
+    start = time.perf_counter()
+    html_path, pdf_path = Path(job["html"]), Path(job["pdf"]) if job["pdf"] else None
+    row = {"report": job["report"], "patient_id": job["patient_id"], "slug": job["slug"], "status": "ok",
+           "html": str(html_path), "pdf": str(pdf_path) if pdf_path else "", "error": "", "input_key": job["key"]}
+    title = f"painkit {job['report']} report {job['slug']}"
+    try:
+        patients, assessments = job["data"]
+        if job["renderer"] == "inprocess":
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from .reports import render_cohort_html, render_patient_html
+
+            if job["report"] == "patient":
+                text = render_patient_html(patients, assessments, job["patient_id"], as_of=job["as_of"])
+            else:
+                text = render_cohort_html(patients, assessments, as_of=job["as_of"], **job["options"])
+            body = _with_meta(text, job["key"])
+        else:
+            with tempfile.TemporaryDirectory(prefix="painkit-data-") as tmp:
+                snapshot = Path(tmp) / "snapshot.pkl"
+                pd.to_pickle((patients, assessments), snapshot)
+                params = {"source": str(snapshot), "as_of": job["as_of"], **job["options"]}
+                if job["report"] == "patient":
+                    params["patient_id"] = job["patient_id"]
+                nb = render_notebook(job["template"], params, timeout=job["timeout"])
+            body = _to_html(nb, title=title, key=job["key"])
+        tmp_html = html_path.with_name(f".{html_path.name}.{os.getpid()}.render.tmp")
+        if pdf_path:  # the PDF first: the HTML (carrying the key) is the commit marker
+            atomic_write(tmp_html, body)
+            try:
+                html_to_pdf(tmp_html, pdf_path)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_html)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(html_path.with_suffix(".pdf"))  # never leave a stale PDF beside a new HTML
+        atomic_write(html_path, body)
+    except Exception as exc:  # noqa: BLE001 - one failure never stops the batch
+        row.update(status="failed", error=_error_text(exc), html="", pdf="")
+        for stale in (html_path, html_path.with_suffix(".pdf")):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale)
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+def _error_text(exc) -> str:
+    ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    text = f"{ename}: {evalue}" if ename else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:500]
+
+
+# -- the batch ---------------------------------------------------------------------------------
+@dataclass
+class BatchResult:
+    """What :func:`run_batch` did: the manifest (one row per report) and where things are."""
+
+    manifest: pd.DataFrame
+    out: Path
+    cohort_html: Path | None
+    manifest_csv: Path
+    manifest_json: Path
+
+    @property
+    def failed(self) -> int:
+        """How many reports failed."""
+        return int((self.manifest["status"] == "failed").sum())
+
+
+def _clean_stale(folder: Path) -> None:
+    for stale in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+_SERIAL = None
+
+
+def _executor(workers: int, scheduler: str | None):
+    if scheduler:
+        from distributed import Client
+
+        client = Client(scheduler, timeout="30s")
+        return client, lambda job: client.submit(_run_job, job, pure=False), client.close
+    if workers <= 1:  # one long-lived thread, so its warm kernel serves every batch of this process
+        global _SERIAL
+        if _SERIAL is None:
+            _SERIAL = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="painkit-report")
+        return _SERIAL, lambda job: _SERIAL.submit(_run_job, job), lambda: None
+    import multiprocessing
+
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return pool, lambda job: pool.submit(_run_job, job), lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _completed(futures, scheduler):
+    if scheduler:
+        from distributed import as_completed
+
+        return as_completed(futures)
+    return cf.as_completed(futures)
+
+
+def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=None, workers: int | None = None,
+              scheduler: str | None = None, pdf: bool = False, renderer: str = "notebook", cohort: bool = True,
+              cohort_options: dict | None = None, progress: bool = True, timeout: float = 600) -> BatchResult:
+    """Render every patient's report and the cohort report into ``out``; resumable.
+
+    Parameters
+    ----------
+    patients, assessments : pandas.DataFrame
+        The cohort (:mod:`painkit.schema` contract).
+    out : path
+        Output folder (created, mode 0700): ``patients/<slug>.html`` (and ``.pdf``),
+        ``cohort_report.html``, ``manifest.csv`` and ``manifest.json``.
+    as_of : date-like, optional
+        The date the reports are made at (default today); part of each report's input key.
+    workers : int, optional
+        Local worker processes, each with one warm kernel (default: the number of CPUs).
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:port``); overrides ``workers``.
+    pdf : bool
+        Also print each report to PDF with headless Chromium.
+    renderer : {"notebook", "inprocess"}
+        ``notebook`` runs the papermill templates (the product); ``inprocess`` renders the same
+        sections without notebook machinery (for comparison).
+    cohort_options : dict, optional
+        Parameters of the cohort report (``plans``, ``conditions``, ``group_by``).
+
+    Returns
+    -------
+    BatchResult
+        ``manifest`` has one row per report: ``report`` (patient or cohort), ``patient_id``,
+        ``slug``, ``status`` (``ok``, ``unchanged`` or ``failed``), ``seconds``, ``html``,
+        ``pdf``, ``error`` and ``input_key``.
+
+    Raises
+    ------
+    ReportError
+        Bad options, duplicate patient ids, or another batch already writing to ``out``.
+    """
+    from tqdm.auto import tqdm
+
+    from .schema import validate_assessments, validate_patients
+
+    if renderer not in {"notebook", "inprocess"}:
+        raise ReportError(f"renderer must be 'notebook' or 'inprocess', not {renderer!r}")
+    workers = int(workers or os.cpu_count() or 1)
+    if workers < 1:
+        raise ReportError(f"--workers must be at least 1, not {workers}")
+    patients = validate_patients(patients)
+    assessments = validate_assessments(assessments, patients=patients)
+    ids = patients["patient_id"].astype(str)
+    if ids.duplicated().any():
+        raise ReportError(f"duplicate patient ids: {', '.join(ids[ids.duplicated()].unique()[:5])}")
+    as_of = (pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.today()).normalize().date().isoformat()
+    out = _private_dir(Path(out))
+    folder = _private_dir(out / "patients")
+    lock = os.fdopen(os.open(out / ".painkit-batch.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise ReportError(f"another painkit batch is writing to {out}; wait for it or choose another --out") from None
+    try:
+        _clean_stale(out)
+        _clean_stale(folder)
+        evidence_sha = _file_sha((Path(__file__).resolve().parent.parent / "data" / "evidence").glob("*.csv"))
+        jobs, rows = [], []
+        groups = assessments.groupby(assessments["patient_id"].astype(str), sort=False).indices
+        options = dict(cohort_options or {})
+        if cohort:
+            tsha = _file_sha([TEMPLATES / "cohort_report.ipynb"])
+            data = _frame_bytes(patients) + _frame_bytes(assessments) + json.dumps(options, sort_keys=True).encode()
+            jobs.append(_job("cohort", "", "cohort", out / "cohort_report.html", (patients, assessments), options,
+                             input_key(data=data, template=tsha, as_of=as_of, renderer=renderer, evidence=evidence_sha),
+                             "cohort_report.ipynb", as_of, pdf, renderer, timeout))
+        tsha = _file_sha([TEMPLATES / "patient_report.ipynb"])
+        for i, pid in enumerate(ids):
+            mine = (patients.iloc[[i]], assessments.iloc[groups.get(pid, [])])
+            slug = safe_slug(pid)
+            html_path = folder / f"{slug}.html"
+            if html_path.resolve().parent != folder.resolve():  # cannot happen with safe_slug; belt and braces
+                raise ReportError(f"patient id {pid!r} would write outside {folder}")
+            key = input_key(data=_frame_bytes(mine[0]) + _frame_bytes(mine[1]), template=tsha, as_of=as_of,
+                            renderer=renderer, evidence=evidence_sha)
+            jobs.append(_job("patient", pid, slug, html_path, mine, {}, key, "patient_report.ipynb", as_of, pdf,
+                             renderer, timeout))
+        todo = []
+        for job in jobs:
+            done = _stored_key(Path(job["html"])) == job["key"] and (not pdf or Path(job["pdf"]).exists())
+            if done:
+                rows.append({"report": job["report"], "patient_id": job["patient_id"], "slug": job["slug"],
+                             "status": "unchanged", "seconds": 0.0, "html": job["html"], "pdf": job["pdf"] or "",
+                             "error": "", "input_key": job["key"]})
+            else:
+                todo.append(job)
+        if todo:
+            pool, submit, close = _executor(workers, scheduler)
+            try:
+                futures = {submit(job): job for job in todo}
+                bar = tqdm(total=len(todo), unit="report", desc="painkit reports", disable=not progress)
+                for future in _completed(list(futures), scheduler):
+                    job = futures[future]
+                    try:
+                        row = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker died: record, go on
+                        row = {"report": job["report"], "patient_id": job["patient_id"], "slug": job["slug"],
+                               "status": "failed", "seconds": float("nan"), "html": "", "pdf": "",
+                               "error": _error_text(exc), "input_key": job["key"]}
+                    rows.append(row)
+                    bar.update(1)
+                    if row["status"] == "failed":
+                        bar.set_postfix_str(f"failed: {sum(r['status'] == 'failed' for r in rows)}")
+                bar.close()
+            finally:
+                close()
+        order = {(j["report"], j["patient_id"]): k for k, j in enumerate(jobs)}
+        manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+        manifest = manifest.iloc[sorted(range(len(manifest)), key=lambda k: order[(rows[k]["report"], rows[k]["patient_id"])])]
+        manifest = manifest.reset_index(drop=True)
+        for col in ("html", "pdf"):
+            manifest[col] = manifest[col].map(lambda p: os.path.relpath(p, out) if p else "")
+        csv_path, json_path = out / "manifest.csv", out / "manifest.json"
+        atomic_write(csv_path, manifest.to_csv(index=False).encode("utf-8"))
+        from .cli import to_json
+
+        atomic_write(json_path, to_json(manifest.to_dict(orient="records")).encode("utf-8"))
+        cohort_html = out / "cohort_report.html" if cohort else None
+        return BatchResult(manifest, out, cohort_html, csv_path, json_path)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def _job(report, patient_id, slug, html_path, data, options, key, template, as_of, pdf, renderer, timeout) -> dict:
+    html_path = Path(html_path)
+    return {"report": report, "patient_id": patient_id, "slug": slug, "html": str(html_path),
+            "pdf": str(html_path.with_suffix(".pdf")) if pdf else "", "data": data, "options": options, "key": key,
+            "template": template, "as_of": as_of, "pdf_wanted": pdf, "renderer": renderer, "timeout": timeout}
