@@ -20,7 +20,7 @@ from ..errors import PainkitError
 __all__ = ["main", "command", "COMMAND_MODULES"]
 
 #: Modules under painkit.cli that define commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ["estimate", "demo", "summary", "store"]
+COMMAND_MODULES = ["estimate", "demo", "summary", "store", "report"]
 
 _REGISTRY: list = []
 
