@@ -261,6 +261,29 @@ def _run_start(cond: np.ndarray, day: np.ndarray, starts: np.ndarray, group: np.
     return first
 
 
+def _patient_codes(patient_ids: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Position in the patients table of each assessment's patient.
+
+    Assessments usually come grouped by patient: look up one id per run of equal ids rather
+    than hash a million strings.
+    """
+    values = ids.to_numpy(dtype=object)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.intp)
+    firsts = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    codes = pd.Index(patient_ids).get_indexer(values[firsts])
+    return np.repeat(codes, np.diff(np.append(firsts, len(values))))
+
+
+def _sparse_factorize(values: pd.Series):
+    """``pd.factorize`` hashing only the values present (most therapies cells are empty)."""
+    missing = values.isna().to_numpy()
+    codes = np.full(len(values), -1, dtype=np.intp)
+    present_codes, uniques = pd.factorize(values[~missing])
+    codes[~missing] = present_codes
+    return codes, uniques
+
+
 def _core(patients, assessments, *, as_of, rules, combine, assumptions, evidence=None, validate=True):
     """Validate, sort and compute every per-row and per-patient quantity at once."""
     from .evidence import load_evidence
@@ -276,7 +299,7 @@ def _core(patients, assessments, *, as_of, rules, combine, assumptions, evidence
     P = len(patients)
     pid = patients["patient_id"].to_numpy(dtype=object)
     start_day = patients["plan_start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    pcode = pd.Index(patients["patient_id"]).get_indexer(assessments["patient_id"])
+    pcode = _patient_codes(patients["patient_id"], assessments["patient_id"])
     day = assessments["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     keep = day <= today.to_datetime64().astype("datetime64[D]").astype(np.int64)
     key = (pcode.astype(np.int64) << 32) + (day + (1 << 30))
@@ -415,7 +438,7 @@ def _patient_state(c) -> dict:
     ref_p = per_patient(np.where(valid, ref, -1), -1)
     # active treatments: the therapies of a row, or the plan when empty
     bit, masks = _arm_bits(evidence)
-    th_codes, th_uniques = pd.factorize(rows["therapies"])
+    th_codes, th_uniques = _sparse_factorize(rows["therapies"])
     th_bits = np.append(_label_bits(th_uniques, bit), 0)
     plan_codes, plan_uniques = pd.factorize(c["patients"]["plan"])
     plan_bits = _label_bits(plan_uniques, bit)[plan_codes]
