@@ -30,8 +30,8 @@ class ExplorerModel(t.HasTraits):
     Examples
     --------
     >>> m = ExplorerModel(plans=["pt", "cbt"], baseline=7)
-    >>> m.comparison[["plan", "expected"]].round(2).values.tolist()
-    [['pt', 3.33], ['cbt', 4.2]]
+    >>> m.comparison[["plan", "expected"]].round(1).values.tolist()
+    [['pt', 3.3], ['cbt', 4.2]]
     >>> m.levels = ("high",)
     >>> sorted(m.table["arm"])
     ['cbt', 'pt', 'scs']

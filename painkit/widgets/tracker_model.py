@@ -86,6 +86,19 @@ def _number(value, what: str, low: float, high: float):
     return number
 
 
+def _unvalidated(function, *args, **kwargs):
+    """Call a core function with ``validate=False`` when it offers that option.
+
+    The store returns tables already validated to the schema's dtypes; validating them again
+    is most of the cost of refreshing one patient.
+    """
+    import inspect
+
+    if "validate" in inspect.signature(function).parameters:
+        kwargs["validate"] = False
+    return function(*args, **kwargs)
+
+
 class TrackerModel(t.HasTraits):
     """The tracker's state and outputs.
 
@@ -263,18 +276,19 @@ class TrackerModel(t.HasTraits):
             patients = allp[allp["patient_id"] == pid].reset_index(drop=True)
         assessments = store.assessments(pid).sort_values("date").reset_index(drop=True)
         as_of = pd.Timestamp(self.as_of)
-        scored = score_instruments(assessments, patients=patients)
-        tracked = track(patients, assessments, as_of=as_of, combine=self.combine)
+        # The store hands out validated tables: skip re-validation where the core allows it.
+        scored = _unvalidated(score_instruments, assessments, patients=patients)
+        tracked = _unvalidated(track, patients, assessments, as_of=as_of, combine=self.combine)
         keep = ["patient_id", "date", *(c for c in tracked.columns if c not in scored.columns)]
         self.assessments = scored
         self.progress = scored.merge(tracked[keep], on=["patient_id", "date"], how="left")
-        found = alerts(patients, assessments, as_of=as_of)
+        found = _unvalidated(alerts, patients, assessments, as_of=as_of)
         if len(found):
             order = {level: i for i, level in enumerate(LEVEL_ORDER)}
             found = found.assign(_o=found["level"].map(order).fillna(len(order))).sort_values(
                 ["_o", "date"], ascending=[True, False], kind="stable").drop(columns="_o").reset_index(drop=True)
         self.alerts = found
-        summary = summarize_cohort(patients, assessments, as_of=as_of)
+        summary = _unvalidated(summarize_cohort, patients, assessments, as_of=as_of, combine=self.combine)
         self.summary = summary.iloc[0].to_dict() if len(summary) else {}
         due = self.summary.get("next_due")
         self.next_due = "" if due is None or pd.isna(due) else str(pd.Timestamp(due).date())
