@@ -106,7 +106,7 @@ register_instrument = INSTRUMENTS.register
 
 
 def _rules(rules):
-    from .tracking import load_tracking_rules
+    from .rules import load_tracking_rules
 
     return rules if rules is not None else load_tracking_rules()
 

@@ -57,7 +57,7 @@ def remeasure_dates(start, *, weeks: int = 26, every_weeks: float | None = None,
     >>> list(remeasure_dates("2026-01-05", weeks=12).strftime("%Y-%m-%d"))
     ['2026-02-02', '2026-03-02', '2026-03-30']
     """
-    from .tracking import load_tracking_rules
+    from .rules import load_tracking_rules
 
     rules = rules or load_tracking_rules()
     every = float(every_weeks if every_weeks is not None else rules.remeasure_weeks)
@@ -116,7 +116,7 @@ def personal_plan(
     {1: 1, 2: 1, 3: 1, 4: 8, 5: 8, 8: 2}
     """
     from .evidence import load_evidence, parse_plan
-    from .tracking import load_tracking_rules
+    from .rules import load_tracking_rules
 
     rules = rules or load_tracking_rules()
     evidence = evidence or load_evidence()

@@ -2,8 +2,8 @@
 
 Works on the long-format ``patients`` and ``assessments`` tables of :mod:`painkit.schema`,
 validated first (bad input raises :class:`~painkit.errors.ValidationError` naming patient,
-date, field and value). Every rule below is a field of :class:`TrackingRules`, whose defaults
-and sources live in ``data/evidence/tracking_rules.csv``:
+date, field and value). Every rule below is a field of :class:`~painkit.rules.TrackingRules`, whose
+defaults and sources live in ``data/evidence/tracking_rules.csv``:
 
 Change and category
     ``change_points = nrs - baseline`` (negative: less pain) and ``change_pct = 100 x
@@ -28,7 +28,7 @@ Stall ("re-measure every 4 weeks; if progress stalls, tweak")
 Next re-measure
     Due ``remeasure_weeks`` (4) after the latest assessment (after plan start when the
     baseline is the only one; at plan start for a patient not yet assessed).
-Alerts (levels ``urgent``, ``discuss``, ``review``, ``advice``, in that order)
+Alerts (levels ``urgent``, ``discuss``, ``review``, ``advice``, in that order; see :mod:`painkit.alerts`)
     From the latest assessment on or before ``as_of``; "active treatments" are that
     assessment's ``therapies`` or, when empty, the plan. Red flags (urgent care, always
     first); NRS above 5 at 13 weeks or later (discuss SCS or radiofrequency ablation with a
@@ -43,16 +43,13 @@ known and are left out of every result.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import os
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from .errors import EvidenceError, InputError
+from .alerts import ALERT_CODES as _CODES
+from .alerts import ALERT_LEVELS, ALERTS, RED_FLAG_CODES, alerts
+from .errors import InputError
+from .rules import TrackingRules, load_tracking_rules
 
 __all__ = [
     "TrackingRules",
@@ -63,18 +60,18 @@ __all__ = [
     "ALERT_LEVELS",
     "ALERTS",
     "SUMMARY_COLUMNS",
+    "TRACK_COLUMNS",
     "track",
     "alerts",
     "summarize_cohort",
     "summarize_patient",
+    "summarize_by_patient",
     "next_due",
 ]
 
-RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "evidence" / "tracking_rules.csv"
 CATEGORIES = ("worse", "no change", "minimal", "moderate", "substantial")
 REVERSAL = ("none", "partial", "significant", "complete")
 POSITIONS = ("ahead", "on track", "behind")
-ALERT_LEVELS = ("urgent", "discuss", "review", "advice")
 SUMMARY_COLUMNS = (
     "patient_id", "plan", "plan_start", "baseline_date", "baseline_nrs", "latest_date", "latest_nrs",
     "weeks_on_plan", "n_assessments", "change_points", "change_pct", "category", "reversal",
@@ -84,132 +81,6 @@ TRACK_COLUMNS = (
     "patient_id", "date", "nrs", "weeks_on_plan", "change_points", "change_pct", "category",
     "expected", "band_low", "band_high", "position",
 )
-
-
-@dataclass(frozen=True)
-class TrackingRules:
-    """The numbers tracking and scoring rest on; defaults from ``tracking_rules.csv``.
-
-    Each field is documented there with its unit and source (or marked as an assumption).
-    Make a variant with :meth:`with_`, e.g. ``rules.with_(band_tolerance_points=0.5)``.
-    """
-
-    immpact_minimal_pct: float = 10.0
-    immpact_moderate_pct: float = 30.0
-    immpact_substantial_pct: float = 50.0
-    clinically_important_points: float = 2.0
-    clinically_important_pct: float = 30.0
-    reversal_complete_weeks: float = 26.0
-    reversal_significant_pct: float = 50.0
-    remeasure_weeks: float = 4.0
-    advanced_review_weeks: float = 13.0
-    advanced_review_nrs: float = 5.0
-    gabapentinoid_review_weeks: float = 26.0
-    stall_window_weeks: float = 4.0
-    stall_min_points: float = 1.0
-    stall_target_pct: float = 50.0
-    band_tolerance_points: float = 1.0
-    missed_exercise_ratio: float = 0.8
-    bpi_severity_min_items: float = 3.0
-    bpi_interference_min_items: float = 4.0
-    peg_min_items: float = 3.0
-    eppoc_moderate_min: float = 5.0
-    eppoc_severe_min: float = 7.0
-    walk_lln_men_m: float = 153.0
-    walk_lln_women_m: float = 139.0
-    walk_age_min: float = 40.0
-    walk_age_max: float = 80.0
-    exercise_progression_pct: float = 10.0
-    plan_starting_load: float = 60.0
-    plan_max_load: float = 300.0
-    psych_block_weeks: float = 8.0
-    medication_followup_weeks: float = 4.0
-
-    def __post_init__(self):
-        if not (0 <= self.immpact_minimal_pct <= self.immpact_moderate_pct <= self.immpact_substantial_pct <= 100):
-            raise InputError("IMMPACT thresholds must rise: 0 <= minimal <= moderate <= substantial <= 100")
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
-                raise InputError(f"tracking rule {f.name} = {value!r}: allowed: a number >= 0")
-
-    def with_(self, **changes) -> "TrackingRules":
-        """A copy with some rules changed."""
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def from_table(cls, table: pd.DataFrame, path="tracking_rules.csv") -> "TrackingRules":
-        """Rules from a table with columns name, value, unit, description, source."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        missing_cols = {"name", "value", "unit", "description", "source"} - set(table.columns)
-        if missing_cols:
-            raise EvidenceError(f"{path}: missing column(s) {', '.join(sorted(missing_cols))}")
-        values = {}
-        for i, row in enumerate(table.itertuples(index=False), start=2):
-            if row.name not in fields:
-                raise EvidenceError(f"{path}: row {i}, column 'name': unknown rule {row.name!r}")
-            if not isinstance(row.source, str) or not row.source.strip():
-                raise EvidenceError(f"{path}: row {i}, column 'source': rule {row.name!r} has no source")
-            try:
-                values[row.name] = float(row.value)
-            except (TypeError, ValueError):
-                raise EvidenceError(f"{path}: row {i}, column 'value': {row.value!r} is not a number") from None
-        missing = fields - set(values)
-        if missing:
-            raise EvidenceError(f"{path}: missing rule(s) {', '.join(sorted(missing))}")
-        try:
-            return cls(**values)
-        except InputError as exc:
-            raise EvidenceError(f"{path}: {exc}") from None
-
-
-@functools.lru_cache(maxsize=4)
-def _load_rules(path: str, stamp) -> TrackingRules:
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise EvidenceError(f"{path}: cannot be read ({exc})") from None
-    return TrackingRules.from_table(table, path)
-
-
-def load_tracking_rules(path=None) -> TrackingRules:
-    """Load the rules from ``data/evidence/tracking_rules.csv`` (cached until it changes).
-
-    >>> load_tracking_rules().remeasure_weeks
-    4.0
-    """
-    path = Path(path or os.environ.get("PAINKIT_TRACKING_RULES") or RULES_PATH)
-    try:
-        st = path.stat()
-    except OSError:
-        raise EvidenceError(f"{path}: tracking rules file not found") from None
-    return _load_rules(str(path), (st.st_mtime_ns, st.st_size))
-
-
-# ---------------------------------------------------------------------------- alerts (fixed text)
-#: code -> (level, message). The order is the display order (urgent first).
-ALERTS = {
-    "red_flag_weakness": ("urgent", "Red flag: sudden weakness. Seek urgent medical care."),
-    "red_flag_bladder": ("urgent", "Red flag: loss of bladder control. Seek urgent medical care."),
-    "red_flag_weight_loss": ("urgent", "Red flag: unexplained weight loss. Seek urgent medical care."),
-    "red_flag_fever": ("urgent", "Red flag: fever with pain. Seek urgent medical care."),
-    "advanced_options": ("discuss", "Pain remains above 5/10 after 3 months on the plan: discuss spinal cord "
-                                    "stimulation or radiofrequency ablation with a specialist."),
-    "gabapentinoid_review": ("review", "Gabapentinoid for more than 6 months: review with the prescriber whether it "
-                                       "still helps (its benefit wanes for many; any taper is planned with active rehab)."),
-    "stalled": ("review", "Progress has stalled: consider, with the care team, tweaking exercise intensity or adding "
-                          "a mindfulness session."),
-    "opioid_bridge": ("advice", "Opioid in the treatment: a bridge only while non-drug treatments take hold."),
-    "medication_only": ("advice", "Medication-only treatment: medicines alone rarely reverse chronic pain; "
-                                  "active treatments (exercise, CBT or MBSR) are needed."),
-    "no_education": ("advice", "No education step: pain neuroscience education comes first, or fear-avoidance persists."),
-    "mood_no_psych": ("advice", "Mood flagged with no CBT or MBSR: depression and anxiety amplify pain; address them early."),
-    "missed_exercise": ("advice", "Missed exercise sessions: consistency provides the stimulus neuroplastic change needs."),
-    "remeasure_overdue": ("advice", "Re-measure overdue: pain scores are re-measured every 4 weeks."),
-}
-RED_FLAG_CODES = {"rf_weakness": "red_flag_weakness", "rf_bladder": "red_flag_bladder",
-                  "rf_weight_loss": "red_flag_weight_loss", "rf_fever": "red_flag_fever"}
-_CODES = list(ALERTS)
 _PSYCH_KINDS = ("psychological", "mindfulness")
 _MED_KINDS = ("medication", "opioid")
 
@@ -564,93 +435,6 @@ def _nat(days: np.ndarray, has: np.ndarray) -> np.ndarray:
     out[~has] = np.datetime64("NaT")
     return out
 
-
-def _iso(days) -> pd.Series:
-    return pd.Series(_days(days)).dt.strftime("%Y-%m-%d")
-
-
-def alerts(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
-    """Every alert, one row each, urgent first; each with its reason.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``patient_id``, ``date`` (the latest assessment the alert rests on; plan start
-        for a patient not yet assessed), ``level`` (:data:`ALERT_LEVELS`), ``code`` (a key of
-        :data:`ALERTS`), ``message`` and ``reason`` (the recorded values behind it). Sorted by
-        level (urgent first), then patient, then code order. No dosing advice.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> p = pd.DataFrame({"patient_id": ["a"], "plan": ["pne_exercise+opioid"], "plan_start": ["2026-01-05"]})
-    >>> a = pd.DataFrame({"patient_id": ["a"], "date": ["2026-01-05"], "nrs": [7], "rf_weakness": ["yes"]})
-    >>> alerts(p, a, as_of="2026-01-06")[["level", "code"]]
-        level               code
-    0  urgent  red_flag_weakness
-    1  advice      opioid_bridge
-    """
-    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None)
-    s = _patient_state(c)
-    rules = c["rules"]
-    pid, P = c["pid"], c["P"]
-    date_day = np.where(c["has"], s["latest_day"], c["start_day"])
-    inv = {v: k for k, v in s["bit"].items()}
-
-    def labels(bits):
-        return pd.Series([("+".join(inv[1 << i] for i in range(len(inv)) if b >> i & 1) or "none") for b in bits])
-
-    def fmt(values):
-        return pd.Series(values).map(lambda v: f"{v:g}")
-
-    parts = []
-    for code in _CODES:
-        hit = np.flatnonzero(s["flags"][code])
-        if not len(hit):
-            continue
-        date = _iso(date_day[hit])
-        if code.startswith("red_flag"):
-            col = [k for k, v in RED_FLAG_CODES.items() if v == code][0]
-            reason = col + " answered yes on " + date
-        elif code == "advanced_options":
-            reason = ("NRS " + fmt(s["latest_nrs"][hit]) + " > " + f"{rules.advanced_review_nrs:g}" + " after "
-                      + fmt(np.round(s["weeks"][hit], 1)) + f" weeks on the plan (rule: from {rules.advanced_review_weeks:g} weeks)")
-        elif code == "gabapentinoid_review":
-            reason = ("gabapentinoid active since " + _iso(s["gaba_from"][hit].astype(np.int64)) + " ("
-                      + fmt(np.round((s["latest_day"][hit] - s["gaba_from"][hit]) / 7, 1))
-                      + f" weeks; rule: over {rules.gabapentinoid_review_weeks:g} weeks)")
-        elif code == "stalled":
-            ref = s["ref"][hit]
-            ref_date = _iso(c["day"][ref])
-            reason = ("NRS " + fmt(s["latest_nrs"][hit]) + " on " + date + " vs " + fmt(c["nrs"][ref]) + " on " + ref_date
-                      + f": fell by less than {rules.stall_min_points:g} point(s) over >= {rules.stall_window_weeks:g} weeks, "
-                      + f"short of a {rules.stall_target_pct:g}% reduction")
-        elif code in ("opioid_bridge", "medication_only"):
-            reason = "active treatments on " + date + ": " + labels(s["current"][hit])
-        elif code == "no_education":
-            reason = "no education arm (pne_exercise) in the plan or any assessment's therapies"
-        elif code == "mood_no_psych":
-            reason = "mood flagged on " + date + "; active treatments: " + labels(s["current"][hit])
-        elif code == "missed_exercise":
-            reason = (fmt(s["done"][hit]) + " of " + fmt(s["planned"][hit]) + " planned sessions done by " + date
-                      + f" (below {100 * rules.missed_exercise_ratio:g}%)")
-        else:  # remeasure_overdue
-            reason = ("re-measure was due " + _iso(s["due"][hit]) + f" (every {rules.remeasure_weeks:g} weeks); as of "
-                      + str(c["today"].date()))
-        level, message = ALERTS[code]
-        parts.append(pd.DataFrame({
-            "pos": hit, "rank": ALERT_LEVELS.index(level), "k": _CODES.index(code),
-            "patient_id": pid[hit], "date": _days(date_day[hit]), "level": level, "code": code,
-            "message": message, "reason": np.asarray(reason, dtype=object) if not isinstance(reason, str)
-            else np.full(len(hit), reason, dtype=object),
-        }))
-    if not parts:
-        return pd.DataFrame({"patient_id": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
-                             "level": pd.Categorical([], ALERT_LEVELS, ordered=True),
-                             **{k: pd.Series(dtype=object) for k in ("code", "message", "reason")}})
-    table = pd.concat(parts, ignore_index=True).sort_values(["rank", "pos", "k"], kind="stable")
-    table["level"] = pd.Categorical(table["level"], ALERT_LEVELS, ordered=True)
-    return table[["patient_id", "date", "level", "code", "message", "reason"]].reset_index(drop=True)
 
 
 def next_due(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
