@@ -60,8 +60,19 @@ def _iso(days) -> pd.Series:
     return pd.Series(days).dt.strftime("%Y-%m-%d")
 
 
-def alerts(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
+def alerts(patients, assessments, *, as_of=None, rules=None, validate: bool = True) -> pd.DataFrame:
     """Every alert, one row each, urgent first; each with its reason.
+
+    Parameters
+    ----------
+    patients, assessments : pandas.DataFrame
+        Tables of the :mod:`painkit.schema` contract (validated first unless ``validate=False``).
+    as_of : date, optional
+        The date the tables are read at (default today); later assessments are left out.
+    rules : TrackingRules, optional
+        Default: ``data/evidence/tracking_rules.csv``.
+    validate : bool, default True
+        ``False`` only for tables already validated (as the store returns them).
 
     Returns
     -------
@@ -83,7 +94,7 @@ def alerts(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
     """
     from .tracking import _core, _days, _patient_state
 
-    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None)
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None, validate=validate)
     s = _patient_state(c)
     rules = c["rules"]
     pid, P = c["pid"], c["P"]

@@ -38,7 +38,8 @@ Alerts (levels ``urgent``, ``discuss``, ``review``, ``advice``, in that order; s
     done; a re-measure overdue at ``as_of``. Messages never give dosing advice.
 
 ``as_of`` (default: today) is the date the tables are read at: later assessments are not yet
-known and are left out of every result.
+known and are left out of every result. ``validate=False`` skips :mod:`painkit.schema`
+validation, for tables that are already validated (as the store returns them) only.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ import pandas as pd
 from .alerts import ALERT_CODES as _CODES
 from .alerts import ALERT_LEVELS, ALERTS, RED_FLAG_CODES, alerts
 from .errors import InputError
-from .rules import TrackingRules, load_tracking_rules
+from .rules import RULES_PATH, TrackingRules, load_tracking_rules  # noqa: F401  (RULES_PATH re-exported)
 
 __all__ = [
     "TrackingRules",
@@ -232,8 +233,22 @@ def _days(values) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
 
 
-def track(patients, assessments, *, as_of=None, rules=None, combine=None, assumptions=None) -> pd.DataFrame:
+def track(patients, assessments, *, as_of=None, rules=None, combine=None, assumptions=None,
+          validate: bool = True) -> pd.DataFrame:
     """One row per assessment: change, IMMPACT category and position against the expected band.
+
+    Parameters
+    ----------
+    patients, assessments : pandas.DataFrame
+        Tables of the :mod:`painkit.schema` contract (validated first unless ``validate=False``).
+    as_of : date, optional
+        The date the tables are read at (default today); later assessments are left out.
+    rules : TrackingRules, optional
+        Default: ``data/evidence/tracking_rules.csv``.
+    combine, assumptions : optional
+        The estimator's combination rule and assumptions for the expected band.
+    validate : bool, default True
+        ``False`` only for tables already validated (as the store returns them).
 
     Returns
     -------
@@ -256,7 +271,8 @@ def track(patients, assessments, *, as_of=None, rules=None, combine=None, assump
     1            4.0           -1.0       -12.5   minimal  on track
     2            8.0           -4.0       -50.0 substantial     ahead
     """
-    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions)
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions,
+              validate=validate)
     expected, low, high = c["band"](np.arange(c["n"]))
     pos = c["position"](c["nrs"], low, high)
     return pd.DataFrame(
@@ -347,11 +363,25 @@ def _patient_state(c) -> dict:
     )
 
 
-def summarize_cohort(patients, assessments, *, as_of=None, rules=None, combine=None, assumptions=None) -> pd.DataFrame:
+def summarize_cohort(patients, assessments, *, as_of=None, rules=None, combine=None, assumptions=None,
+                     validate: bool = True) -> pd.DataFrame:
     """One row per patient: baseline, latest, change, category, reversal, band, stall, alerts.
 
     Vectorised over the whole cohort (no per-patient loop); equal to
     :func:`summarize_patient` applied patient by patient.
+
+    Parameters
+    ----------
+    patients, assessments : pandas.DataFrame
+        Tables of the :mod:`painkit.schema` contract (validated first unless ``validate=False``).
+    as_of : date, optional
+        The date the tables are read at (default today); later assessments are left out.
+    rules : TrackingRules, optional
+        Default: ``data/evidence/tracking_rules.csv``.
+    combine, assumptions : optional
+        The estimator's combination rule and assumptions for the expected band.
+    validate : bool, default True
+        ``False`` only for tables already validated (as the store returns them).
 
     Returns
     -------
@@ -379,7 +409,8 @@ def summarize_cohort(patients, assessments, *, as_of=None, rules=None, combine=N
     >>> str(s.next_due.date())
     '2026-06-01'
     """
-    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions)
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions,
+              validate=validate)
     s = _patient_state(c)
     P, idx, last = c["P"], s["idx"], c["last"]
     expected, low, high = (np.full(P, np.nan) for _ in range(3))
@@ -437,8 +468,19 @@ def _nat(days: np.ndarray, has: np.ndarray) -> np.ndarray:
 
 
 
-def next_due(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
+def next_due(patients, assessments, *, as_of=None, rules=None, validate: bool = True) -> pd.DataFrame:
     """When each patient's next re-measure is due (every 4 weeks from the latest assessment).
+
+    Parameters
+    ----------
+    patients, assessments : pandas.DataFrame
+        Tables of the :mod:`painkit.schema` contract (validated first unless ``validate=False``).
+    as_of : date, optional
+        The date the tables are read at (default today); later assessments are left out.
+    rules : TrackingRules, optional
+        Default: ``data/evidence/tracking_rules.csv``.
+    validate : bool, default True
+        ``False`` only for tables already validated (as the store returns them).
 
     Returns
     -------
@@ -446,7 +488,7 @@ def next_due(patients, assessments, *, as_of=None, rules=None) -> pd.DataFrame:
         ``patient_id``, ``latest_date``, ``next_due`` and ``overdue`` (``next_due`` before
         ``as_of``), in the patients table's order.
     """
-    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None)
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None, validate=validate)
     s = _patient_state(c)
     return pd.DataFrame({
         "patient_id": c["pid"],
