@@ -222,7 +222,7 @@ def _unique_text(raw: pd.Series):
 def _unique_text_same(raw: pd.Series):
     """As :func:`_unique_text`, plus whether every value was already stripped and non-empty."""
     missing = raw.isna().to_numpy()
-    if missing.mean() > 0.5:  # a sparse column (therapies, notes): hash only the values present
+    if 2 * missing.sum() > len(missing):  # a sparse column (therapies, notes): hash only the values present
         present_codes, uniques = pd.factorize(raw[~missing], use_na_sentinel=True)
         codes = np.full(len(raw), -1, dtype=np.intp)
         codes[~missing] = present_codes

@@ -382,3 +382,20 @@ def test_cohort_form_equals_per_patient_form(seed, as_of):
     # the single-patient form agrees too
     one = summarize_patient(vp.iloc[0], va[va.patient_id == vp.patient_id[0]], as_of=as_of)
     assert one["alerts"] == fast.iloc[0]["alerts"]
+
+
+def test_empty_cohort_gives_empty_tables_with_the_columns():
+    from painkit.schema import empty_assessments, empty_patients
+
+    p, a = empty_patients(), empty_assessments()
+    assert list(summarize_cohort(p, a)) == list(SUMMARY_COLUMNS) and len(summarize_cohort(p, a)) == 0
+    assert len(track(p, a)) == 0 and len(alerts(p, a)) == 0 and len(next_due(p, a)) == 0
+
+
+def test_validate_false_gives_the_same_summary_for_validated_tables():
+    patients, assessments = random_cohort(20, 7)
+    vp = validate_patients(patients)
+    va = validate_assessments(assessments, patients=vp)
+    a = summarize_cohort(vp, va, as_of="2025-12-01")
+    b = summarize_cohort(vp, va, as_of="2025-12-01", validate=False)
+    pd.testing.assert_frame_equal(a, b)
