@@ -55,6 +55,8 @@ __all__ = ["run_batch", "BatchResult", "render_notebook", "kernel_reset", "TEMPL
            "atomic_write", "input_key", "html_to_pdf", "shutdown_kernels"]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "notebooks" / "reports"
+#: Set to a folder holding ``patient_report.ipynb`` and ``cohort_report.ipynb`` to use your own.
+TEMPLATES_ENV = "PAINKIT_REPORT_TEMPLATES"
 KERNEL_NAME = "python3"
 ENGINE_NAME = "painkit-warm"
 MANIFEST_COLUMNS = ["report", "patient_id", "slug", "status", "seconds", "html", "pdf", "error", "input_key"]
@@ -131,7 +133,6 @@ def kernel_reset(workdir: str) -> None:
     were when the kernel started, and moves into the fresh working directory ``workdir``.
     """
     import gc
-    import sys
     import warnings
 
     os.chdir(workdir)  # first: the previous report's folder is already gone
@@ -139,15 +140,14 @@ def kernel_reset(workdir: str) -> None:
     ip.displayhook.do_full_cache = False  # keep no Out[] history (and skip its full gc.collect on reset)
     ip.run_line_magic("reset", "-f")
     ip.execution_count = 1
-    if "matplotlib.pyplot" in sys.modules:
-        import matplotlib
-        import matplotlib.pyplot as plt
+    import matplotlib
+    import matplotlib.pyplot as plt  # imported once per kernel, so every report starts from the same rc
 
-        plt.close("all")
-        rc = _SNAPSHOT.setdefault("rc", dict(matplotlib.rcParams))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            matplotlib.rcParams.update(rc)
+    plt.close("all")
+    rc = _SNAPSHOT.setdefault("rc", dict(matplotlib.rcParams))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        matplotlib.rcParams.update(rc)
     env = _SNAPSHOT.setdefault("env", dict(os.environ))
     for name in set(os.environ) - set(env):
         del os.environ[name]
@@ -263,10 +263,10 @@ _TEMPLATE_CACHE: dict = {}
 _EXPORTER: dict = {}
 
 
-def _template(name: str):
+def _template(path):
     import nbformat
 
-    path = TEMPLATES / name
+    path = Path(path)
     stamp = (path, path.stat().st_mtime_ns) if path.exists() else None
     if stamp is None:
         raise ReportError(f"report template {path} is missing")
@@ -438,7 +438,8 @@ def _completed(futures, scheduler):
 
 def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=None, workers: int | None = None,
               scheduler: str | None = None, pdf: bool = False, renderer: str = "notebook", cohort: bool = True,
-              cohort_options: dict | None = None, progress: bool = True, timeout: float = 600) -> BatchResult:
+              cohort_options: dict | None = None, progress: bool = True, timeout: float = 600,
+              templates=None) -> BatchResult:
     """Render every patient's report and the cohort report into ``out``; resumable.
 
     Parameters
@@ -461,6 +462,12 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
         sections without notebook machinery (for comparison).
     cohort_options : dict, optional
         Parameters of the cohort report (``plans``, ``conditions``, ``group_by``).
+    templates : path, optional
+        Folder of the two templates (default ``$PAINKIT_REPORT_TEMPLATES`` or
+        ``notebooks/reports``); each takes the parameters of the shipped ones.
+
+    A patient whose rows break the data rules is reported as failed (with the problems) and
+    the rest are rendered; the cohort report then covers the valid patients.
 
     Returns
     -------
@@ -476,15 +483,16 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
     """
     from tqdm.auto import tqdm
 
-    from .schema import validate_assessments, validate_patients
-
     if renderer not in {"notebook", "inprocess"}:
         raise ReportError(f"renderer must be 'notebook' or 'inprocess', not {renderer!r}")
     workers = int(workers or os.cpu_count() or 1)
     if workers < 1:
         raise ReportError(f"--workers must be at least 1, not {workers}")
-    patients = validate_patients(patients)
-    assessments = validate_assessments(assessments, patients=patients)
+    templates = Path(templates or os.environ.get(TEMPLATES_ENV) or TEMPLATES)
+    for name in ("patient_report.ipynb",) + (("cohort_report.ipynb",) if cohort else ()):
+        if not (templates / name).is_file():
+            raise ReportError(f"report template {templates / name} is missing")
+    patients, assessments, invalid = _validated(patients, assessments)
     ids = patients["patient_id"].astype(str)
     if ids.duplicated().any():
         raise ReportError(f"duplicate patient ids: {', '.join(ids[ids.duplicated()].unique()[:5])}")
@@ -505,12 +513,12 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
         groups = assessments.groupby(assessments["patient_id"].astype(str), sort=False).indices
         options = dict(cohort_options or {})
         if cohort:
-            tsha = _file_sha([TEMPLATES / "cohort_report.ipynb"])
+            tsha = _file_sha([templates / "cohort_report.ipynb"])
             data = _frame_bytes(patients) + _frame_bytes(assessments) + json.dumps(options, sort_keys=True).encode()
             jobs.append(_job("cohort", "", "cohort", out / "cohort_report.html", (patients, assessments), options,
                              input_key(data=data, template=tsha, as_of=as_of, renderer=renderer, evidence=evidence_sha),
-                             "cohort_report.ipynb", as_of, pdf, renderer, timeout))
-        tsha = _file_sha([TEMPLATES / "patient_report.ipynb"])
+                             templates / "cohort_report.ipynb", as_of, pdf, renderer, timeout))
+        tsha = _file_sha([templates / "patient_report.ipynb"])
         for i, pid in enumerate(ids):
             mine = (patients.iloc[[i]], assessments.iloc[groups.get(pid, [])])
             slug = safe_slug(pid)
@@ -519,10 +527,20 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
                 raise ReportError(f"patient id {pid!r} would write outside {folder}")
             key = input_key(data=_frame_bytes(mine[0]) + _frame_bytes(mine[1]), template=tsha, as_of=as_of,
                             renderer=renderer, evidence=evidence_sha)
-            jobs.append(_job("patient", pid, slug, html_path, mine, {}, key, "patient_report.ipynb", as_of, pdf,
-                             renderer, timeout))
+            jobs.append(_job("patient", pid, slug, html_path, mine, {}, key, templates / "patient_report.ipynb", as_of,
+                             pdf, renderer, timeout))
+        for pid, error in invalid.items():  # bad rows: reported, their stale outputs removed
+            slug = safe_slug(pid)
+            for stale in (folder / f"{slug}.html", folder / f"{slug}.pdf"):
+                with contextlib.suppress(FileNotFoundError):
+                    stale.unlink()
+            rows.append({"report": "patient", "patient_id": pid, "slug": slug, "status": "failed", "seconds": 0.0,
+                         "html": "", "pdf": "", "error": error, "input_key": ""})
+            jobs.append({"report": "patient", "patient_id": pid})
         todo = []
         for job in jobs:
+            if "key" not in job:
+                continue
             done = _stored_key(Path(job["html"])) == job["key"] and (not pdf or Path(job["pdf"]).exists())
             if done:
                 rows.append({"report": job["report"], "patient_id": job["patient_id"], "slug": job["slug"],
@@ -572,4 +590,27 @@ def _job(report, patient_id, slug, html_path, data, options, key, template, as_o
     html_path = Path(html_path)
     return {"report": report, "patient_id": patient_id, "slug": slug, "html": str(html_path),
             "pdf": str(html_path.with_suffix(".pdf")) if pdf else "", "data": data, "options": options, "key": key,
-            "template": template, "as_of": as_of, "pdf_wanted": pdf, "renderer": renderer, "timeout": timeout}
+            "template": str(template), "as_of": as_of, "pdf_wanted": pdf, "renderer": renderer, "timeout": timeout}
+
+
+def _validated(patients, assessments):
+    """Validate both tables; patients whose rows break the rules are set aside with the problems."""
+    from .errors import ValidationError
+    from .schema import validate_assessments, validate_patients
+
+    invalid: dict[str, str] = {}
+    for _ in range(3):
+        try:
+            valid = validate_patients(patients)
+            return valid, validate_assessments(assessments, patients=valid), invalid
+        except ValidationError as err:
+            problems = err.problems
+            if problems is None or not len(problems) or problems["patient_id"].isna().any():
+                raise
+            for pid, group in problems.groupby(problems["patient_id"].astype(str), sort=False):
+                text = "; ".join(f"{r.column}={r.value!r} on {r.date}: {r.reason}" for r in group.itertuples())
+                invalid[pid] = ("invalid data: " + text)[:500]
+            bad = list(invalid)
+            patients = patients[~patients["patient_id"].astype(str).isin(bad)]
+            assessments = assessments[~assessments["patient_id"].astype(str).isin(bad)]
+    raise ReportError("could not set the invalid patients aside; fix the data and rerun")

@@ -18,6 +18,7 @@ import hashlib
 import html
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,12 +309,14 @@ class PatientReport:
 
     def instrument_scores(self) -> Fragment:
         cols = ["date", "nrs", "bpi_severity", "bpi_severity_band", "bpi_interference", "peg_score", "walk_m",
-                "walk_predicted_m", "walk_lln_m", "walk_pct_predicted", "walk_note"]
+                "walk_predicted_m", "walk_lln_m", "walk_pct_predicted"]
         data = self.instruments[[c for c in cols if c in self.instruments.columns]]
+        walk_notes = self.instruments.get("walk_note", pd.Series(dtype=object)).dropna().unique()
+        extra = "".join(f'<p class="muted">Six-minute walk: {_esc(n)}</p>' for n in walk_notes if str(n))
         note = ("BPI severity: mean of 4 items, bands mild 0-4, moderate 5-6, severe 7-10 (ePPOC); interference: mean "
                 "of the answered items, at least 4 of 7; PEG-3 (Krebs 2009); six-minute walk against the Enright & "
                 "Sherrill (1998) prediction and its lower limit of normal.")
-        return _section("Instruments (BPI, PEG, six-minute walk)", table_html(data), note)
+        return _section("Instruments (BPI, PEG, six-minute walk)", table_html(data) + extra, note)
 
     def plan_schedule(self) -> Fragment:
         due = self.summary["next_due"]
@@ -526,7 +529,9 @@ def kaplan_meier(times: pd.DataFrame, *, at=(12, 26), confidence: float = 0.95) 
         return row, curve
     result = stats.ecdf(stats.CensoredData(uncensored=events, right=censored))
     sf = result.sf
-    ci = sf.confidence_interval(confidence_level=confidence, method="log-log") if len(events) > 1 else None
+    with warnings.catch_warnings():  # undefined at some steps by the formula; those show as NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = sf.confidence_interval(confidence_level=confidence, method="log-log") if len(events) > 1 else None
     for w in at:
         row[f"by_{w:g}"] = float(1 - sf.evaluate(w))
         row[f"by_{w:g}_low"] = float(1 - ci.high.evaluate(w)) if ci is not None else float("nan")
