@@ -1,11 +1,12 @@
 """Moving rows between pandas and the SQLite store (used by :mod:`painkit.store`).
 
-Reading a cohort fast: each column is aggregated by SQLite itself into one string
-(``group_concat``) in a single pass over the table, in primary-key order, and parsed by numpy;
-small columns (scores and yes/no answers) are packed 15 to a 64-bit integer first (4 bits
-each, 15 meaning missing). No Python object is made per row, which keeps a million
-assessments well inside the three-second target. Text columns (``therapies``, ``notes``) are
-sparse and read with an ordinary query, then placed by key.
+Reading a cohort fast: the store keeps packed copies of the small columns (scores, yes/no
+answers, the day number, exercise counts, the walk in decimetres) as two STORED generated
+columns; SQLite
+aggregates each needed column into one string (``group_concat``) in a single pass over the
+table in primary-key order, and numpy parses and unpacks them. No Python object is made per
+row. Text columns (``therapies``, ``notes``) are sparse and read through a partial index,
+then placed by key.
 """
 
 from __future__ import annotations
@@ -160,70 +161,97 @@ def read_patients(con, patient_id=None) -> pd.DataFrame:
     return pd.DataFrame({f.name: _typed(frame[f.name], f.kind) for f in PATIENT_FIELDS})
 
 
-_SMALL = [f for f in ASSESSMENT_FIELDS if f.kind in ("score", "bool")]
-_INTS = [f for f in ASSESSMENT_FIELDS if f.kind == "int"]
-_FLOATS = [f for f in ASSESSMENT_FIELDS if f.kind == "float"]
-_TEXTS = [f for f in ASSESSMENT_FIELDS if f.kind in ("text", "therapies")]
-_GROUPS = [_SMALL[i:i + 15] for i in range(0, len(_SMALL), 15)]
+_FIELD = {f.name: f for f in ASSESSMENT_FIELDS}
+_TEXTS = [f.name for f in ASSESSMENT_FIELDS if f.kind in ("text", "therapies")]
 
 
 def _parse(text, dtype) -> np.ndarray:
     if not text:
         return np.zeros(0, dtype=dtype)
-    return np.array(text.split(","), dtype=dtype) if dtype is object else np.fromstring(text, sep=",", dtype=dtype)
+    return np.fromstring(text, sep=",", dtype=dtype)
+
+
+def _strings(values: np.ndarray) -> pd.arrays.StringArray:
+    """A pandas string array from an object array of str/None, without a per-row check."""
+    values = values.copy()
+    values[pd.isna(values)] = pd.NA
+    return pd.arrays.StringArray(values)
 
 
 def read_assessments(con, pid=None) -> pd.DataFrame:
-    """The assessments (all, or of one internal patient id), in (pid, date) order."""
+    """The assessments (all, or of one internal patient id), in (pid, date) order.
+
+    One pass of SQLite over the table, in primary-key order, aggregates the two packed columns
+    (:data:`painkit.store.PACKS`) into one string each, which numpy parses and unpacks; the
+    patient of each row comes from a per-patient count; text columns, and walks that do not
+    pack, come from partial indexes of the few rows that have them.
+    """
+    from .store import DAY_BIAS, PACKS, TEXT_WHERE, WALK_WHERE
+
     where, params = ("WHERE pid = ?", (pid,)) if pid is not None else ("", ())
-    exprs = ["group_concat(pid, ',')", "group_concat(CAST(julianday(date) - 2440587.5 AS INTEGER), ',')"]
-    for group in _GROUPS:
-        packed = " + ".join(f"(coalesce({f.name}, 15) << {4 * i})" for i, f in enumerate(group))
-        exprs.append(f"group_concat({packed}, ',')")
-    exprs += [f"group_concat(coalesce({f.name}, -1), ',')" for f in _INTS + _FLOATS]
-    row = con.execute(f"SELECT count(*), {', '.join(exprs)} FROM (SELECT * FROM assessments {where})", params).fetchone()
+    own = not con.in_transaction
+    if own:
+        con.execute("BEGIN")  # one snapshot for the queries below
+    try:
+        per = con.execute(f"SELECT pid, count(*) FROM assessments {where} GROUP BY pid ORDER BY pid", params).fetchall()
+        exprs = ", ".join(f"group_concat({p}, ',')" for p in PACKS)
+        row = con.execute(f"SELECT count(*), {exprs} FROM (SELECT {', '.join(PACKS)} FROM assessments {where} "
+                          "ORDER BY pid, date)", params).fetchone()
+        sparse = con.execute(f"SELECT pid, CAST(julianday(date) - 2440587.5 AS INTEGER), {', '.join(_TEXTS)} "
+                             f"FROM assessments {where + ' AND' if where else 'WHERE'} {TEXT_WHERE}", params).fetchall()
+        walks = con.execute(f"SELECT pid, CAST(julianday(date) - 2440587.5 AS INTEGER), walk_m "
+                            f"FROM assessments {where + ' AND' if where else 'WHERE'} {WALK_WHERE}", params).fetchall()
+        names = dict(con.execute("SELECT id, patient_id FROM patients"))
+    finally:
+        if own:
+            con.execute("COMMIT")
     n, values = row[0], list(row[1:])
-    pids = _parse(values.pop(0), np.int64)
-    days = _parse(values.pop(0), np.int64)
-    if len(pids) != n or len(days) != n:
-        raise StoreError("the store returned a cohort of inconsistent length; please report this")
-    order = np.lexsort((days, pids))  # group_concat keeps scan order; sort to be certain
-    pids, days = pids[order], days[order]
+    counts = np.array([c for _, c in per], dtype=np.int64)
+    pids = np.repeat(np.array([p for p, _ in per], dtype=np.int64), counts)
+    packs = {name: _parse(values.pop(0), np.int64) for name in PACKS}
+    if len(pids) != n or any(len(v) != n for v in packs.values()):
+        raise StoreError("the store returned columns of unequal length; please report this")
     out: dict[str, object] = {}
-    names = {r[0]: r[1] for r in con.execute("SELECT id, patient_id FROM patients")}
+    days = np.zeros(n, dtype=np.int64)
+    for name, layout in PACKS.items():
+        packed, offset = packs[name], 0
+        for field_name, bits in layout:
+            full = (1 << bits) - 1
+            slot = (packed >> offset) & full
+            offset += bits
+            if field_name == "_day":
+                days = slot - DAY_BIAS
+                continue
+            if field_name == "_walk_dm":
+                walk, walk_mask = slot / 10.0, slot == full
+                continue
+            mask = slot == full
+            if _FIELD[field_name].kind == "bool":
+                out[field_name] = pd.arrays.BooleanArray(slot == 1, mask)
+            else:
+                out[field_name] = pd.arrays.IntegerArray(np.where(mask, 0, slot), mask)
+    key = pids * 1_000_000 + days
+    if n and not (np.diff(key) > 0).all():
+        raise StoreError("the store returned rows out of order; please report this")
+
+    def place(rows):
+        return np.searchsorted(key, np.array([r[0] * 1_000_000 + r[1] for r in rows], dtype=np.int64))
+
+    if walks:
+        at = place(walks)
+        walk[at] = [r[2] for r in walks]
+    out["walk_m"] = pd.arrays.FloatingArray(np.where(walk_mask, 0.0, walk), walk_mask)
     uniq, codes = np.unique(pids, return_inverse=True)
     labels = np.array([names[int(u)] for u in uniq], dtype=object)
-    out["patient_id"] = pd.array(labels[codes] if n else np.zeros(0, dtype=object), dtype="string")
+    out["patient_id"] = _strings(labels[codes] if n else np.zeros(0, dtype=object))
     out["date"] = days.astype("datetime64[D]").astype("datetime64[ns]")
-    for group in _GROUPS:
-        packed = _parse(values.pop(0), np.int64)[order]
-        for i, f in enumerate(group):
-            nib = ((packed >> (4 * i)) & 15).astype(np.int64)
-            mask = nib == 15
-            if f.kind == "bool":
-                out[f.name] = pd.arrays.BooleanArray(nib == 1, mask)
-            else:
-                out[f.name] = pd.arrays.IntegerArray(np.where(mask, 0, nib), mask)
-    for f in _INTS:
-        vals = _parse(values.pop(0), np.int64)[order]
-        out[f.name] = pd.arrays.IntegerArray(np.where(vals < 0, 0, vals), vals < 0)
-    for f in _FLOATS:
-        vals = _parse(values.pop(0), np.float64)[order]
-        out[f.name] = pd.arrays.FloatingArray(np.where(vals < 0, 0.0, vals), vals < 0)
-    text_cols = [f.name for f in _TEXTS]
-    sparse = con.execute(
-        f"SELECT pid, CAST(julianday(date) - 2440587.5 AS INTEGER), {', '.join(text_cols)} FROM assessments "
-        f"{where + ' AND' if where else 'WHERE'} ({' OR '.join(c + ' IS NOT NULL' for c in text_cols)})",
-        params,
-    ).fetchall()
-    key = pids * 1_000_000 + (days + 400_000)
-    for j, name in enumerate(text_cols):
+    at = place(sparse) if sparse else None
+    for j, name in enumerate(_TEXTS):
         col = np.full(n, None, dtype=object)
         if sparse:
-            skey = np.array([r[0] * 1_000_000 + r[1] + 400_000 for r in sparse], dtype=np.int64)
-            col[np.searchsorted(key, skey)] = [r[2 + j] for r in sparse]
-        out[name] = pd.array(col, dtype="string")
-    return pd.DataFrame({f.name: out[f.name] for f in ASSESSMENT_FIELDS})
+            col[at] = [r[2 + j] for r in sparse]
+        out[name] = _strings(col)
+    return pd.DataFrame({f.name: out[f.name] for f in ASSESSMENT_FIELDS}, copy=False)
 
 
 # ---------------------------------------------------------------------------- importing

@@ -182,7 +182,7 @@ def read_cohort(path, *, evidence=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     --------
     >>> from painkit.sample import SAMPLE_COHORT
     >>> patients, assessments = read_cohort(SAMPLE_COHORT)
-    >>> len(patients), assessments["nrs"].between(0, 10).all()
+    >>> len(patients), bool(assessments["nrs"].between(0, 10).all())
     (200, True)
     """
     return read_cohort_rows(path, evidence=evidence)[:2]
@@ -353,8 +353,8 @@ def deidentify(patients: pd.DataFrame, assessments: pd.DataFrame, *, salt: str) 
     >>> a = pd.DataFrame({"patient_id": ["A", "A"], "date": pd.to_datetime(["2024-01-01", "2024-01-29"]),
     ...                   "nrs": [7, 5], "notes": ["x", None]})
     >>> dp, da = deidentify(p, a, salt="s")
-    >>> list(dp.columns), dp["age_band"].iloc[0], (da["date"].diff().dt.days.iloc[1])
-    (['subject', 'age_band', 'plan', 'plan_start'], '60-69', 28.0)
+    >>> list(dp.columns), dp["age_band"].iloc[0], int(da["date"].diff().dt.days.iloc[1])
+    (['subject', 'age_band', 'plan', 'plan_start'], '60-69', 28)
     """
     if not salt:
         raise InputError("de-identification needs a non-empty salt")

@@ -16,7 +16,7 @@ The committed copy is ``data/sample/cohort.csv`` (:data:`SAMPLE_COHORT`); its fi
 Examples
 --------
 >>> patients, assessments = synthetic_cohort(n_patients=5, seed=1)
->>> len(patients), assessments.groupby("patient_id").size().min() >= 2
+>>> len(patients), bool(assessments.groupby("patient_id").size().min() >= 2)
 (5, True)
 """
 

@@ -98,17 +98,56 @@ def _column(field: Field) -> str:
 
 
 # --------------------------------------------------------------------------- migrations
+#: Packed copies of the small columns, kept by SQLite as STORED generated columns so that a
+#: cohort is read as two integers per row: (field, bits) laid out from the lowest bit; the
+#: all-ones value of a slot means missing. ``_day`` is days since 1970-01-01 plus 32768;
+#: ``_walk_dm`` is the walk in decimetres (all-ones minus one: not a whole number of
+#: decimetres, read from ``walk_m`` itself).
+PACKS = {
+    "_pack1": [(f.name, 4) for f in ASSESSMENT_FIELDS if f.kind == "score"],
+    "_pack2": [*((f.name, 2) for f in ASSESSMENT_FIELDS if f.kind == "bool"), ("_day", 17),
+               ("exercise_sessions_planned", 9), ("exercise_sessions_done", 9), ("_walk_dm", 14)],
+}
+DAY_BIAS = 32768
+#: Rows read through partial indexes: those with text, and those whose walk does not pack.
+TEXT_WHERE = "(therapies IS NOT NULL OR notes IS NOT NULL)"
+WALK_WHERE = "(walk_m IS NOT NULL AND walk_m <> CAST(round(walk_m * 10) AS INTEGER) / 10.0)"
+
+
+def _pack_sql(layout) -> str:
+    parts, offset = [], 0
+    for name, bits in layout:
+        full = 2 ** bits - 1
+        if name == "_day":
+            item = f"(CAST(julianday(date) - 2440587.5 AS INTEGER) + {DAY_BIAS})"
+        elif name == "_walk_dm":
+            item = (f"(CASE WHEN walk_m IS NULL THEN {full} WHEN {WALK_WHERE[1:-1].split(' AND ', 1)[1]} "
+                    f"THEN {full - 1} ELSE CAST(round(walk_m * 10) AS INTEGER) END)")
+        else:
+            item = f"coalesce({name}, {full})"
+        parts.append(f"({item} << {offset})")
+        offset += bits
+    if offset > 63:
+        raise AssertionError(f"packed layout of {offset} bits does not fit a 64-bit integer")
+    return " + ".join(parts)
+
+
 def _m1_tables(con: sqlite3.Connection) -> None:
     """Version 1: patients and assessments with CHECK constraints from the schema."""
     pcols = ",\n  ".join(_column(f) for f in PATIENT_FIELDS)
     acols = ",\n  ".join(_column(f) for f in ASSESSMENT_FIELDS if f.name != "patient_id")
+    packs = ",\n  ".join(f"{name} INTEGER GENERATED ALWAYS AS ({_pack_sql(layout)}) STORED"
+                         for name, layout in PACKS.items())
     con.execute(f"CREATE TABLE patients (\n  id INTEGER PRIMARY KEY,\n  {pcols},\n  UNIQUE (patient_id)\n)")
     con.execute(
         f"CREATE TABLE assessments (\n  pid INTEGER NOT NULL REFERENCES patients(id) ON DELETE RESTRICT,\n  {acols},\n"
+        f"  {packs},\n"
         "  CHECK (exercise_sessions_done IS NULL OR exercise_sessions_planned IS NULL\n"
         "         OR exercise_sessions_done <= exercise_sessions_planned),\n"
         "  PRIMARY KEY (pid, date)\n) WITHOUT ROWID"
     )
+    con.execute(f"CREATE INDEX assessments_text ON assessments (pid, date) WHERE {TEXT_WHERE}")
+    con.execute(f"CREATE INDEX assessments_walk ON assessments (pid, date) WHERE {WALK_WHERE}")
 
 
 def _history_trigger(table: str, when: str, fields: list[str], key_sql: str) -> str:

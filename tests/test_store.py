@@ -248,3 +248,16 @@ def test_skip_invalid_imports_good_rows_and_writes_rejected(tmp_path):
     rejected = pd.read_csv(result.rejected_path)
     assert rejected["row"].tolist() == [3, 4]
     assert "nrs='15'" in rejected["reason"].iloc[0] and "zumba" in rejected["reason"].iloc[1]
+
+
+def test_walk_distances_and_text_read_back_exactly(tmp_path):
+    with Store(tmp_path / "w.db") as s:
+        s.add_patient("P1", plan="pt", plan_start="2024-01-01")
+        walks = [412.3, 1.1, 0.0, 1500.0, 333.33333, 1499.95, None]
+        for i, w in enumerate(walks):
+            s.add_update("P1", pd.Timestamp("2024-01-01") + pd.Timedelta(days=i), nrs=i % 11,
+                         **({"walk_m": w} if w is not None else {}), notes=f"n{i}" if i % 2 else None)
+        got = s.assessments()
+        assert got["walk_m"].iloc[:-1].tolist() == walks[:-1] and pd.isna(got["walk_m"].iloc[-1])
+        assert got["notes"].fillna("").tolist() == ["", "n1", "", "n3", "", "n5", ""]
+        assert got["nrs"].tolist() == [i % 11 for i in range(len(walks))]
