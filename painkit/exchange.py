@@ -100,13 +100,20 @@ def _remap(err: ValidationError, rows_of) -> pd.DataFrame:
     return problems
 
 
+def _stripped(values: pd.Series) -> pd.Series:
+    """Values as stripped text (None where missing), each distinct value handled once."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    text = np.array([str(u).strip() for u in uniq] + [None], dtype=object)
+    return pd.Series(text[codes], index=values.index, dtype=object)
+
+
 def _check(frame: pd.DataFrame, rows: np.ndarray, source: str, evidence):
     """Validate a raw long-format table; returns (patients, assessments, problems)."""
     found = []
     if "patient_id" not in frame or "date" not in frame:
         raise ValidationError(f"{source}: the file needs the columns patient_id and date (and nrs)", source=source)
     pid = frame["patient_id"].astype(object).where(frame["patient_id"].notna(), None)
-    pid = pid.map(lambda v: str(v).strip() if v is not None else None)
+    pid = _stripped(pid)
     frame = frame.assign(patient_id=pid)
     keyed = frame[pid.notna().to_numpy()]
     order = pd.unique(keyed["patient_id"])
@@ -115,7 +122,7 @@ def _check(frame: pd.DataFrame, rows: np.ndarray, source: str, evidence):
         if col not in frame:
             continue
         given = keyed[keyed[col].notna()]
-        text = given[col].map(lambda v: str(v).strip())
+        text = _stripped(given[col])
         first = text.groupby(given["patient_id"], sort=False).first()
         first_row = pd.Series(rows[given.index.to_numpy()], index=given.index).groupby(given["patient_id"], sort=False).first()
         expected = given["patient_id"].map(first)
@@ -280,7 +287,9 @@ def _text_table(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_bool_dtype(s.dtype):
             out[col] = s.map({True: "true", False: "false"}).astype(object)
         elif pd.api.types.is_float_dtype(s.dtype):
-            out[col] = s.astype(object).map(lambda v: None if pd.isna(v) else repr(float(v)).removesuffix(".0"))
+            codes, uniq = pd.factorize(s, use_na_sentinel=True)  # format each distinct value once
+            text = np.array([repr(float(v)).removesuffix(".0") for v in uniq] + [None], dtype=object)
+            out[col] = pd.Series(text[codes], index=s.index)
         else:
             out[col] = s.astype(object)
         out[col] = out[col].where(pd.notna(out[col]), None)
