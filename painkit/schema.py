@@ -501,7 +501,11 @@ def validate_assessments(
         pid_codes = np.where(stray, len(patients) + pid_codes, pidx).astype(np.int64)
     day = table["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     known = (pid_codes >= 0) & ~np.isnat(table["date"].to_numpy())
-    dup = pd.Series(pid_codes.astype(np.int64) * 10_000_000 + day).duplicated(keep="first").to_numpy() & known
+    key = pid_codes.astype(np.int64) * 10_000_000 + day
+    if known.all() and bool(np.all(key[1:] > key[:-1])):
+        dup = np.zeros(len(key), dtype=bool)  # sorted by patient and date (as stores keep them): no hashing
+    else:
+        dup = pd.Series(key).duplicated(keep="first").to_numpy() & known
     if dup.any():
         problems.add(np.flatnonzero(dup), "date", _iso(table["date"])[dup], "second assessment of this patient on this date")
     done, planned = table["exercise_sessions_done"], table["exercise_sessions_planned"]

@@ -340,10 +340,10 @@ def _patient_state(c) -> dict:
     today = int(c["today"].to_datetime64().astype("datetime64[D]").astype(np.int64))
 
     def latest_bool(col):
-        return per_patient(rows[col].to_numpy(dtype=bool, na_value=False)[last], False)
+        return per_patient(rows[col].array.take(last).to_numpy(dtype=bool, na_value=False), False)
 
     def latest_num(col):
-        return per_patient(rows[col].to_numpy(dtype=float, na_value=np.nan)[last], np.nan)
+        return per_patient(rows[col].array.take(last).to_numpy(dtype=float, na_value=np.nan), np.nan)
 
     planned, done = latest_num("exercise_sessions_planned"), latest_num("exercise_sessions_done")
     flags = {code: latest_bool(col) for col, code in RED_FLAG_CODES.items()}
