@@ -485,7 +485,7 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
 
     if renderer not in {"notebook", "inprocess"}:
         raise ReportError(f"renderer must be 'notebook' or 'inprocess', not {renderer!r}")
-    workers = int(workers or os.cpu_count() or 1)
+    workers = (os.cpu_count() or 1) if workers is None else int(workers)
     if workers < 1:
         raise ReportError(f"--workers must be at least 1, not {workers}")
     templates = Path(templates or os.environ.get(TEMPLATES_ENV) or TEMPLATES)

@@ -21,14 +21,14 @@ from ._common import add_source_options, load_source
 
 
 def _date(text):
-    import pandas as pd
+    import argparse
 
-    from ..errors import InputError
+    import pandas as pd
 
     try:
         return pd.Timestamp(text).date().isoformat()
     except (ValueError, TypeError):
-        raise InputError(f"--as-of: {text!r} is not a date (use YYYY-MM-DD)") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
 
 
 def _common(parser, default_out: str) -> None:
