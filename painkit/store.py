@@ -25,7 +25,11 @@ Tables
 Every CHECK constraint is generated from the field declarations in :mod:`painkit.schema`
 (ranges, whole numbers, choices, real calendar dates), so the database refuses what
 validation refuses. Dates are stored as ISO text (``YYYY-MM-DD``), readable in any SQLite
-tool; whole numbers as INTEGER, yes/no answers as 0/1.
+tool; whole numbers as INTEGER, yes/no answers as 0/1. For fast loading, SQLite also keeps
+two STORED generated columns (``_pack1``, ``_pack2``, see :data:`PACKS`) holding the small
+columns and the day number bit-packed, and partial indexes of the few rows with text or a
+walk distance that is not whole decimetres: :meth:`Store.load_cohort` reads a million
+assessments without making a Python object per row.
 
 Writes run in ``BEGIN IMMEDIATE`` transactions with a busy timeout, so several processes can
 add updates at once without losing any; an import is one transaction, so an import that fails
@@ -432,7 +436,7 @@ class Store:
 
     # ------------------------------------------------------------------ reads
     def patients(self, patient_id: str | None = None) -> pd.DataFrame:
-        """The patients table (the schema's columns and dtypes), ordered by patient id."""
+        """The patients table (the schema's columns and dtypes), in the order they were added."""
         from ._storeio import read_patients
 
         frame = read_patients(self._con, patient_id)
@@ -441,7 +445,8 @@ class Store:
         return frame
 
     def assessments(self, patient_id: str | None = None) -> pd.DataFrame:
-        """The assessments table (schema columns and dtypes), ordered by patient id and date."""
+        """The assessments table (schema columns and dtypes): patients in the order they were
+        added, each patient's assessments by date."""
         from ._storeio import read_assessments
 
         pid = self._pid(patient_id) if patient_id is not None else None
