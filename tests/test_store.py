@@ -261,3 +261,25 @@ def test_walk_distances_and_text_read_back_exactly(tmp_path):
         assert got["walk_m"].iloc[:-1].tolist() == walks[:-1] and pd.isna(got["walk_m"].iloc[-1])
         assert got["notes"].fillna("").tolist() == ["", "n1", "", "n3", "", "n5", ""]
         assert got["nrs"].tolist() == [i % 11 for i in range(len(walks))]
+
+
+def test_bulk_import_keeps_the_baseline_rule_and_the_trigger(tmp_path):
+    from painkit._storeio import _BULK
+
+    n = _BULK + 5
+    p = pd.DataFrame({"patient_id": ["A"], "plan": ["pt"], "plan_start": pd.to_datetime(["2024-01-01"])})
+    a = pd.DataFrame({"patient_id": ["A"] * n, "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(range(n), unit="D"),
+                      "nrs": [5] * n})
+    from painkit.schema import validate_assessments, validate_patients
+
+    p, a = validate_patients(p), validate_assessments(a)
+    early = a.assign(date=a["date"] - pd.Timedelta(days=1))  # first row before the plan start
+    with Store(tmp_path / "b.db") as s:
+        with pytest.raises(StoreError, match="before the plan start"):
+            s.import_frames(p, early)  # bypasses validation on purpose: the store itself refuses
+        assert s.counts()["assessments"] == 0
+        assert s.import_frames(p, a).assessments_added == n
+        guard = s._con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'assessments_after_baseline_insert'")
+        assert guard.fetchone()[0] == 1
+        with pytest.raises(StoreError):
+            s.import_frames(p.assign(patient_id="B"), a.assign(patient_id="B", date=a["date"] - pd.Timedelta(days=400)))
