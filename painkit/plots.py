@@ -84,8 +84,6 @@ def progress_chart(
     >>> [float(v) for v in ax.get_ylim()]
     [0.0, 10.0]
     """
-    import seaborn as sns
-
     from .expectations import expected_band
 
     ax = _axes(ax)
@@ -106,15 +104,19 @@ def progress_chart(
     ax.fill_between(x, band["low"], band["high"], color=BAND_COLOUR, alpha=0.5, label="expected range", linewidth=0)
     ax.plot(x, band["expected"], color="#2171b5", linestyle="--", label="expected")
     if len(assessments):
-        observed = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
-        sns.lineplot(data=observed, x="date", y="nrs", ax=ax, color=OBSERVED_COLOUR, marker="o", label="recorded NRS")
+        nrs = pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)
+        ax.plot(dates.to_numpy(), nrs, color=OBSERVED_COLOUR, marker="o", label="recorded NRS")
     ax.set_ylim(0, 10)
     ax.set_yticks(range(0, 11, 2))
     ax.set_ylabel("Pain (NRS 0-10)")
     ax.set_xlabel("")
     ax.set_title(title or "Progress against the expected range")
     ax.legend(loc="upper right", frameon=False)
-    ax.figure.autofmt_xdate()
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     return ax
 
 

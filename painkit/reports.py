@@ -17,6 +17,7 @@ import base64
 import hashlib
 import html
 import io
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ class Fragment(str):
     def _repr_html_(self):
         return str(self)
 
+    def _repr_pretty_(self, printer, cycle):  # the plain-text alternative stays short
+        printer.text(f"<painkit report section, {len(self)} characters of HTML>")
+
 
 def _esc(value) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -96,24 +100,55 @@ def safe_slug(patient_id: str) -> str:
     return f"{slug}-{digest}"
 
 
+def _cell(value) -> str:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "&ndash;"
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.3g}" if abs(value) < 1000 else f"{float(value):.0f}"
+    return html.escape(str(value), quote=True)
+
+
 def table_html(data: pd.DataFrame, *, empty: str = "None recorded.") -> str:
-    """An escaped HTML table (no index); ``empty`` when there are no rows."""
+    """An HTML table of ``data`` (no index), every header and cell escaped; ``empty`` when no rows.
+
+    Examples
+    --------
+    >>> table_html(pd.DataFrame({"a<": ["<i>x</i>", None], "b": [1.23456, float("nan")]}))
+    '<table><thead><tr><th>a&lt;</th><th>b</th></tr></thead><tbody><tr><td>&lt;i&gt;x&lt;/i&gt;</td><td>1.23</td></tr><tr><td>&ndash;</td><td>&ndash;</td></tr></tbody></table>'
+    """
     if data is None or not len(data):
         return f'<p class="muted">{html.escape(empty)}</p>'
-    shown = data.copy()
-    for col in shown.columns:
-        if pd.api.types.is_datetime64_any_dtype(shown[col]):
-            shown[col] = shown[col].dt.strftime("%Y-%m-%d")
-    return shown.to_html(index=False, escape=True, na_rep="–", float_format=lambda v: f"{v:.3g}", border=0)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in data.columns)
+    columns = [data[c].astype(object).to_numpy() for c in data.columns]
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in zip(*columns))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def new_axes(size=(7.0, 3.6), *, margins=None):
+    """Axes on a stand-alone figure (no pyplot: nothing global to leak or to close).
+
+    ``margins`` (left, bottom, right, top as figure fractions) fixes the layout, which is much
+    faster to draw than the default constrained layout.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout=None if margins else "constrained")
+    if margins:
+        left, bottom, right, top = margins
+        fig.subplots_adjust(left=left, bottom=bottom, right=right, top=top)
+    return fig.add_subplot()
 
 
 def figure_html(fig, *, alt: str) -> str:
-    """A matplotlib figure as an inline PNG ``<img>``; the figure is closed afterwards."""
+    """A matplotlib figure as an inline PNG ``<img>``; a pyplot figure is closed afterwards."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=80)
+    if plt.fignum_exists(getattr(fig, "number", -1)):
+        plt.close(fig)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'
 
@@ -243,10 +278,10 @@ class PatientReport:
             raise ReportError(f"patient {pid!r} is not in the cohort ({len(patients)} patients)")
         visits = validate_assessments(assessments[assessments["patient_id"].astype(str) == pid].reset_index(drop=True))
         as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp.today().normalize()
-        summary = tracking.summarize_cohort(mine, visits, as_of=as_of).iloc[0]
-        track = tracking.track(mine, visits, as_of=as_of)
-        found = tracking.alerts(mine, visits, as_of=as_of)
-        scored = score_instruments(visits[visits["date"] <= as_of], patients=mine)
+        summary = tracking.summarize_cohort(mine, visits, as_of=as_of, validate=False).iloc[0]
+        track = tracking.track(mine, visits, as_of=as_of, validate=False)
+        found = tracking.alerts(mine, visits, as_of=as_of, validate=False)
+        scored = score_instruments(visits[visits["date"] <= as_of], patients=mine, validate=False)
         row = mine.iloc[0]
         schedule = personal_plan(row["plan"], row["plan_start"])
         notes = visits.loc[visits["date"] <= as_of, ["date", "notes"]].dropna()
@@ -301,7 +336,8 @@ class PatientReport:
         if pd.isna(s["baseline_nrs"]):
             return _section("Progress against the expected range", '<p class="muted">No baseline assessment yet.</p>')
         ax = progress_chart(shown, baseline=float(s["baseline_nrs"]), plan=str(p["plan"]), plan_start=p["plan_start"],
-                            evidence=self.evidence, assumptions=self.assumptions)
+                            evidence=self.evidence, assumptions=self.assumptions,
+                            ax=new_axes(margins=(0.08, 0.1, 0.98, 0.92)))
         body = figure_html(ax.figure, alt="Recorded NRS against the expected range")
         return _section("Progress against the expected range", body,
                         "The band is the evidence's benefit range for the plan, built up over time as the "
@@ -587,10 +623,10 @@ class CohortReport:
         assessments = validate_assessments(assessments[assessments["patient_id"].isin(patients["patient_id"])]
                                            .reset_index(drop=True))
         as_of = pd.Timestamp(as_of).normalize() if as_of is not None else pd.Timestamp.today().normalize()
-        summary = tracking.summarize_cohort(patients, assessments, as_of=as_of)
+        summary = tracking.summarize_cohort(patients, assessments, as_of=as_of, validate=False)
         if group_by != "plan":
             summary = summary.merge(patients[["patient_id", group_by]], on="patient_id", how="left")
-        track = tracking.track(patients, assessments, as_of=as_of)
+        track = tracking.track(patients, assessments, as_of=as_of, validate=False)
         return cls(summary, track, as_of, group_by, filters, evidence, Assumptions())
 
     def header(self) -> Fragment:
@@ -618,7 +654,7 @@ class CohortReport:
         rates = responder_rates(self.summary, by=self.group_by)
         shown = rates.assign(rate=(100 * rates["rate"]).round(1), ci_low=(100 * rates["ci_low"]).round(1),
                              ci_high=(100 * rates["ci_high"]).round(1))
-        fig = responder_chart(rates).figure
+        fig = responder_chart(rates, ax=new_axes((7.0, 0.5 * rates["group"].nunique() + 1.5))).figure
         return _section("Responders (30% and 50% reduction at the latest assessment)",
                         table_html(shown.rename(columns={"rate": "rate %", "ci_low": "95% CI low", "ci_high": "95% CI high"}))
                         + figure_html(fig, alt="Responder rates with Wilson intervals"),
@@ -630,7 +666,7 @@ class CohortReport:
         data = self.summary[self.summary["n_assessments"] > 1]
         if not len(data):
             return _section("Percent change per patient", '<p class="muted">No follow-up yet.</p>')
-        ax = waterfall(data, column="change_pct", hue=self.group_by)
+        ax = waterfall(data, column="change_pct", hue=self.group_by, ax=new_axes((8.0, 4.0)))
         return _section("Percent change per patient", figure_html(ax.figure, alt="Waterfall of percent change"),
                         "Dotted lines: IMMPACT moderate (-30%) and substantial (-50%).")
 
@@ -654,7 +690,7 @@ class CohortReport:
             if name != "all":
                 curves[name] = curve
         table = pd.DataFrame(rows)
-        fig = response_curve(curves).figure
+        fig = response_curve(curves, ax=new_axes()).figure
         return _section("Time to a 30% response", table_html(table.round(3)) + figure_html(fig, alt="Kaplan-Meier"),
                         "Kaplan-Meier (scipy.stats.ecdf): patients who have not responded are censored at their latest "
                         "assessment; by_W is the share responded by week W, with log-log 95% intervals.")
