@@ -115,26 +115,36 @@ def _check(frame: pd.DataFrame, rows: np.ndarray, source: str, evidence):
     pid = frame["patient_id"].astype(object).where(frame["patient_id"].notna(), None)
     pid = _stripped(pid)
     frame = frame.assign(patient_id=pid)
-    keyed = frame[pid.notna().to_numpy()]
-    order = pd.unique(keyed["patient_id"])
+    pcodes, order = pd.factorize(pid, use_na_sentinel=True)  # patients in order of first appearance
+    order = np.asarray(order, dtype=object)
+    n_pat = len(order)
+    home = np.zeros(n_pat, dtype=object)
+    keyed_idx = np.flatnonzero(pcodes >= 0)
+    _, first_pos = np.unique(pcodes[keyed_idx], return_index=True)
+    home[:] = rows[keyed_idx[first_pos]] if n_pat else home
     pdata, prows = {"patient_id": order}, {}
     for col in PATIENT_COLUMNS:
         if col not in frame:
             continue
-        given = keyed[keyed[col].notna()]
-        text = _stripped(given[col])
-        first = text.groupby(given["patient_id"], sort=False).first()
-        first_row = pd.Series(rows[given.index.to_numpy()], index=given.index).groupby(given["patient_id"], sort=False).first()
-        expected = given["patient_id"].map(first)
-        for i in np.flatnonzero((text != expected).to_numpy()):
-            r = given.index[i]
-            p = given.at[r, "patient_id"]
-            found.append({"row": rows[r], "patient_id": p, "date": frame.at[r, "date"], "column": col,
-                          "value": given.at[r, col], "reason": f"disagrees with {first[p]!r} given on row {first_row[p]} for this patient"})
-        pdata[col] = pd.Series(order).map(first).to_numpy(dtype=object)
-        prows[col] = pd.Series(order).map(first_row).to_numpy(dtype=object)
-    first_rows = pd.Series(rows[keyed.index.to_numpy()]).groupby(keyed["patient_id"].to_numpy(), sort=False).first()
-    home = pd.Series(order).map(first_rows).to_numpy()
+        vcodes, uniq = pd.factorize(frame[col], use_na_sentinel=True)
+        stripped = np.array([str(u).strip() for u in uniq], dtype=object)
+        scodes, suniq = pd.factorize(stripped)  # values equal once stripped share a code
+        vcodes = np.where(vcodes >= 0, scodes[vcodes] if len(scodes) else -1, -1)
+        idx = np.flatnonzero((vcodes >= 0) & (pcodes >= 0))
+        pc = pcodes[idx]
+        seen, first_at = np.unique(pc, return_index=True)
+        first_val = np.full(n_pat, -1, dtype=np.int64)
+        first_val[seen] = vcodes[idx[first_at]]
+        first_row = np.full(n_pat, None, dtype=object)
+        first_row[seen] = rows[idx[first_at]]
+        suniq = np.append(np.asarray(suniq, dtype=object), None)
+        for i in idx[vcodes[idx] != first_val[pc]]:
+            p = pcodes[i]
+            found.append({"row": rows[i], "patient_id": order[p], "date": frame.at[i, "date"], "column": col,
+                          "value": frame.at[i, col],
+                          "reason": f"disagrees with {suniq[first_val[p]]!r} given on row {first_row[p]} for this patient"})
+        pdata[col] = suniq[first_val]
+        prows[col] = first_row
     patients_raw = pd.DataFrame(pdata)
     try:
         patients = validate_patients(patients_raw, source=source, row_offset=0, evidence=evidence)
