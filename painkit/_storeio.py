@@ -63,9 +63,10 @@ def iso_date(value, where: str) -> str:
     return stamp.strftime("%Y-%m-%d")
 
 
-def sql_records(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
-    """Rows of a validated frame as tuples of Python values SQLite takes (ISO dates, 0/1, None)."""
-    out = []
+def sql_records(frame: pd.DataFrame, columns: list[str], *, lead=None) -> list[tuple]:
+    """Rows of a validated frame as tuples of Python values SQLite takes (ISO dates, 0/1, None),
+    after the values of ``lead`` (one per row) when given."""
+    out = [] if lead is None else [lead]
     for col in columns:
         s = frame[col]
         mask = s.isna().to_numpy()
@@ -346,10 +347,9 @@ def import_frames(store, patients, assessments, *, source=None, skip_conflicts=F
                         sql_records(new_p, cols))
         ids = dict(con.execute("SELECT patient_id, id FROM patients").fetchall())
         new_a = assessments.iloc[keep_a]
-        recs = sql_records(new_a, ["date", *acols])
         pid = new_a["patient_id"].map(ids).to_numpy(dtype=object).tolist()
         insert = f"INSERT INTO assessments (pid, date, {', '.join(acols)}) VALUES ({', '.join('?' * (len(acols) + 2))})"
-        _bulk_insert(con, insert, [(p, *r) for p, r in zip(pid, recs)], sorted(set(pid)))
+        _bulk_insert(con, insert, sql_records(new_a, ["date", *acols], lead=pid), sorted(set(pid)))
         result.patients_added, result.assessments_added = len(new_p), len(new_a)
         result.patients_skipped, result.assessments_skipped = len(p_same), len(a_same)
         result.rejected = len(a_conf)
