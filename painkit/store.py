@@ -263,7 +263,7 @@ class Store:
                     raise StoreError(f"{self.path}: could not switch to write-ahead logging (mode {mode})")
             self._con.execute("PRAGMA synchronous = NORMAL")
             self.migrate()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(f"{target}: cannot open the store: {exc}") from exc
 
     # ------------------------------------------------------------------ plumbing

@@ -118,3 +118,10 @@ def test_real_process_exit_code_and_message(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "no patient 'X'" in proc.stderr
+
+
+def test_not_a_store_exits_2(capsys, tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_text("this is not a database, just text " * 100)
+    code, out, err = run(capsys, "patient", "list", "--db", str(junk))
+    assert code == 2 and "cannot open the store" in err and err.count("\n") == 1
