@@ -75,13 +75,16 @@ class TrackerApp(W.VBox):
 
         # ---- patient
         self.patient = W.Dropdown(description="Patient", options=[NEW], value=NEW, style=_WIDE)
+        self.patient.add_class("painkit-patient")
         self.new_id = W.Text(description="Patient id", placeholder="e.g. P-0042", style=_WIDE)
+        self.new_id.add_class("painkit-new-id")
         self.sex = W.Dropdown(description="Sex", options=[("—", ""), ("female", "female"), ("male", "male")], value="", style=_WIDE)
         self.birth_year = W.Text(description="Birth year", placeholder="e.g. 1970", style=_WIDE)
         self.height = W.Text(description="Height (cm)", style=_WIDE)
         self.weight = W.Text(description="Weight (kg)", style=_WIDE)
         self.plan_start = W.DatePicker(description="Plan start (baseline date)", value=m.as_of, style=_WIDE)
         self.create = W.Button(description="Create patient", button_style="primary", icon="user-plus")
+        self.create.add_class("painkit-create")
         self.new_form = W.VBox([W.HTML("<b>New patient</b> (baseline = the slider, plan = the plan below)"),
                                 W.HBox([self.new_id, self.sex]), W.HBox([self.birth_year, self.height, self.weight]),
                                 self.plan_start, self.create])
@@ -110,6 +113,7 @@ class TrackerApp(W.VBox):
 
         # ---- update form
         self.u_date = W.DatePicker(description="Date", value=m.as_of, style=_WIDE)
+        self.u_date.add_class("painkit-update-date")
         self.u_nrs = W.IntText(description="Pain now (NRS 0-10)", value=5, style=_WIDE)
         self.u_nrs.add_class("painkit-update-nrs")
         self.u_items = {name: W.Text(description=_label(name), placeholder="0-10", style=_WIDE,
