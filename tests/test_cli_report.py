@@ -76,3 +76,21 @@ def test_batch_exit_1_when_a_report_fails_and_the_rest_are_written(cohort_csv, t
     assert "Cohort report:" in captured.err and "Manifest:" in captured.err
     manifest = pd.read_csv(out / "manifest.csv", keep_default_na=False)
     assert len(manifest) == len(patients) + 1 and (out / "cohort_report.html").exists()
+
+
+@pytest.mark.browser
+@pytest.mark.notebook
+def test_report_pdf_on_request(cohort_csv, tmp_path, capsys):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("PDF output needs /usr/bin/chromium")
+    path, patients = cohort_csv
+    pid = patients["patient_id"].iloc[2]
+    code = main(["report", pid, "--cohort", str(path), "--out", str(tmp_path), "--as-of", AS_OF, "--pdf"])
+    pdf = tmp_path / "patients" / f"{safe_slug(pid)}.pdf"
+    assert code == 0 and f"PDF: {pdf}" in capsys.readouterr().out
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+    assert pdf.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in (tmp_path / "patients").iterdir()) == sorted([pdf.name, pdf.with_suffix(".html").name])
+    # a rerun without --pdf removes the PDF rather than leave it beside a newer HTML
+    assert main(["report", pid, "--cohort", str(path), "--out", str(tmp_path), "--as-of", "2025-09-02"]) == 0
+    assert not pdf.exists()
