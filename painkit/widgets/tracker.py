@@ -167,7 +167,8 @@ class TrackerApp(W.VBox):
         self.add.on_click(self._on_add)
         self.report.on_click(self._on_report)
         # ---- model -> widgets
-        m.observe(self._show_estimate, ["headline", "chances_text", "range_text", "expectations", "assumption_notes"])
+        m.observe(self._show_estimate, ["headline", "chances_text", "range_text", "expectations", "assumption_notes",
+                                        "whatif_text"])
         m.observe(self._sync_inputs, ["baseline", "plan", "combine"])
         m.observe(lambda c: self.chart.invalidate(), "chart_version")
         m.observe(self._show_patient, ["progress", "alerts", "schedule", "next_due"])
@@ -188,7 +189,8 @@ class TrackerApp(W.VBox):
         m = self.model
         self.headline.value = f"<p style='font-size:1.2em'><b>{html.escape(m.headline)}</b></p>"
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in m.assumption_notes)
-        self.details.value = (f"<p>{html.escape(m.range_text)}<br>{html.escape(m.chances_text)}</p>"
+        whatif = f"<p class='painkit-whatif'><i>{html.escape(m.whatif_text)}</i></p>" if m.whatif_text else ""
+        self.details.value = (f"<p>{html.escape(m.range_text)}<br>{html.escape(m.chances_text)}</p>" + whatif
                               + (f"<details><summary>Assumptions behind this estimate</summary><ul>{notes}</ul></details>" if notes else ""))
         self.expectations.value = f"<p><i>{html.escape(m.expectations)}</i></p>"
 

@@ -136,6 +136,7 @@ class TrackerModel(t.HasTraits):
     chances_text = t.Unicode()
     expectations = t.Unicode()
     assumption_notes = t.List(t.Unicode())
+    whatif_text = t.Unicode("", help="Set when the slider or plan differs from the stored patient's")
     patient_ids = t.List(t.Unicode())
     patient = t.Dict(allow_none=True, default_value=None)
     assessments = t.Instance(pd.DataFrame, args=())
@@ -215,7 +216,24 @@ class TrackerModel(t.HasTraits):
             )
         self.expectations = expectations_text(list(self.plan), evidence=self.evidence)
         self.assumption_notes = list(est.notes)
+        self.whatif_text = self._whatif()
         self.headline = est.headline()
+
+    def _whatif(self) -> str:
+        patient = self.patient
+        if not patient:
+            return ""
+        stored_plan = parse_plan(str(patient["plan"]), self.evidence)
+        stored_base = patient.get("_baseline")
+        parts = []
+        if stored_base is not None and stored_base != self.baseline:
+            parts.append(f"baseline {self.baseline} (recorded: {stored_base})")
+        if tuple(self.plan) != stored_plan:
+            parts.append(f"plan {plan_label(self.plan)} (stored: {plan_label(stored_plan)})")
+        if not parts:
+            return ""
+        return ("What-if: " + " and ".join(parts) + ". The estimate and the chart's band use these values; "
+                "the recorded progress, alerts and schedule use the stored ones.")
 
     estimate = None  # plain attribute, set by _recompute_estimate
 
@@ -247,10 +265,10 @@ class TrackerModel(t.HasTraits):
 
     def _load_patient(self) -> None:
         pid = self.patient_id
-        patients = self.store.patients()
-        row = patients[patients["patient_id"] == pid]
-        if row.empty:
-            self._say(f"Patient {pid!r} is not in the store.", "error")
+        try:
+            row = self.store.patients(pid)
+        except PainkitError as exc:
+            self._say(str(exc), "error")
             return
         patient = row.iloc[0].to_dict()
         self.patient = patient
@@ -258,10 +276,14 @@ class TrackerModel(t.HasTraits):
         base = self.assessments
         start = pd.Timestamp(patient["plan_start"])
         at_start = base.loc[base["date"] == start, "nrs"] if len(base) else pd.Series([], dtype=float)
+        if len(at_start) and pd.notna(at_start.iloc[0]):
+            patient["_baseline"] = int(at_start.iloc[0])
+            self.patient = dict(patient)
         with self.hold_trait_notifications():
-            if len(at_start) and pd.notna(at_start.iloc[0]):
-                self.baseline = int(at_start.iloc[0])
+            if "_baseline" in patient:
+                self.baseline = patient["_baseline"]
             self.plan = parse_plan(str(patient["plan"]), self.evidence)
+        self.whatif_text = self._whatif()
         self.chart_version += 1
 
     def _refresh_patient_outputs(self, patients: pd.DataFrame | None = None) -> None:
@@ -272,8 +294,7 @@ class TrackerModel(t.HasTraits):
         pid = self.patient_id
         store = self.store
         if patients is None:
-            allp = store.patients()
-            patients = allp[allp["patient_id"] == pid].reset_index(drop=True)
+            patients = store.patients(pid).reset_index(drop=True)
         assessments = store.assessments(pid).sort_values("date").reset_index(drop=True)
         as_of = pd.Timestamp(self.as_of)
         # The store hands out validated tables: skip re-validation where the core allows it.

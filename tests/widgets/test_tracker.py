@@ -227,3 +227,12 @@ def test_generate_report_writes_html(app, tmp_path):
     with open(path, encoding="utf-8") as handle:
         page = handle.read()
     assert "P-1" in page or "Pain progress report" in page
+
+
+def test_what_if_for_a_stored_patient(app):
+    app.patient.value = "P-1"
+    assert "What-if" not in app.details.value
+    app.baseline.value = 5
+    app.plan.value = ("scs",)
+    assert "What-if: baseline 5 (recorded: 8) and plan scs (stored: cbt+pt)" in app.details.value
+    assert list(app.model.progress["nrs"]) == [8, 6]  # recorded progress untouched
