@@ -439,7 +439,7 @@ def _completed(futures, scheduler):
 def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=None, workers: int | None = None,
               scheduler: str | None = None, pdf: bool = False, renderer: str = "notebook", cohort: bool = True,
               cohort_options: dict | None = None, progress: bool = True, timeout: float = 600,
-              templates=None) -> BatchResult:
+              templates=None, manifest: bool = True) -> BatchResult:
     """Render every patient's report and the cohort report into ``out``; resumable.
 
     Parameters
@@ -462,6 +462,9 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
         sections without notebook machinery (for comparison).
     cohort_options : dict, optional
         Parameters of the cohort report (``plans``, ``conditions``, ``group_by``).
+    manifest : bool, default True
+        Write ``manifest.csv`` and ``manifest.json`` (``painkit report`` does not, so that one
+        report never overwrites a batch's manifest).
     templates : path, optional
         Folder of the two templates (default ``$PAINKIT_REPORT_TEMPLATES`` or
         ``notebooks/reports``); each takes the parameters of the shipped ones.
@@ -569,18 +572,19 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
             finally:
                 close()
         order = {(j["report"], j["patient_id"]): k for k, j in enumerate(jobs)}
-        manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
-        manifest = manifest.iloc[sorted(range(len(manifest)), key=lambda k: order[(rows[k]["report"], rows[k]["patient_id"])])]
-        manifest = manifest.reset_index(drop=True)
+        table = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+        table = table.iloc[sorted(range(len(table)), key=lambda k: order[(rows[k]["report"], rows[k]["patient_id"])])]
+        table = table.reset_index(drop=True)
         for col in ("html", "pdf"):
-            manifest[col] = manifest[col].map(lambda p: os.path.relpath(p, out) if p else "")
+            table[col] = table[col].map(lambda p: os.path.relpath(p, out) if p else "")
         csv_path, json_path = out / "manifest.csv", out / "manifest.json"
-        atomic_write(csv_path, manifest.to_csv(index=False).encode("utf-8"))
-        from .cli import to_json
+        if manifest:
+            from .cli import to_json
 
-        atomic_write(json_path, to_json(manifest.to_dict(orient="records")).encode("utf-8"))
+            atomic_write(csv_path, table.to_csv(index=False).encode("utf-8"))
+            atomic_write(json_path, to_json(table.to_dict(orient="records")).encode("utf-8"))
         cohort_html = out / "cohort_report.html" if cohort else None
-        return BatchResult(manifest, out, cohort_html, csv_path, json_path)
+        return BatchResult(table, out, cohort_html, csv_path, json_path)
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
         lock.close()

@@ -226,6 +226,8 @@ def waterfall(data: pd.DataFrame, *, column: str = "change_pct", hue: str | None
     sns.barplot(data=ordered, x="_rank", y=column, hue=hue, dodge=False, ax=ax, width=1.0, linewidth=0)
     for value in thresholds:
         ax.axhline(value, color="black", linestyle=":", linewidth=1)
+    if hue is not None and ax.get_legend() is not None:  # the lower left stays empty: bars there are positive
+        ax.legend(title=hue, loc="lower left", ncol=2, fontsize="x-small", title_fontsize="small", frameon=False)
     ax.set_xticks([])
     ax.set_xlabel(f"Patients (n={len(ordered)}), sorted")
     ax.set_ylabel("Change in pain from baseline (%)")

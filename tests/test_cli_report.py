@@ -51,6 +51,7 @@ def test_report_writes_one_private_html(cohort_csv, tmp_path, capsys):
     html = tmp_path / "r" / "patients" / f"{safe_slug(pid)}.html"
     assert code == 0 and f"Report: {html}" in out
     assert html.stat().st_mode & 0o777 == 0o600 and "Red flags" in html.read_text()
+    assert not (tmp_path / "r" / "manifest.csv").exists()  # one report never overwrites a batch's manifest
 
 
 @pytest.mark.notebook

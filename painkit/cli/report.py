@@ -55,7 +55,7 @@ def report_command(args) -> int:
         raise ReportError(f"patient {args.patient_id!r} is not in the cohort ({len(patients)} patients)")
     theirs = assessments[assessments["patient_id"].astype(str) == args.patient_id]
     result = run_batch(mine, theirs, out=args.out, as_of=args.as_of, workers=1, pdf=args.pdf, cohort=False,
-                       progress=False)
+                       progress=False, manifest=False)
     return _finish(result, args, single=True)
 
 
