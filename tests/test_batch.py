@@ -214,3 +214,17 @@ def test_dask_local_cluster(cohort, tmp_path):
     assert result.failed == 0, result.manifest["error"].tolist()
     assert len(result.manifest) == len(patients) + 1
     assert all(_complete(tmp_path / h) for h in result.manifest["html"])
+
+
+@pytest.mark.notebook
+def test_hostile_patient_id_cannot_inject_code_through_papermill(cohort, tmp_path):
+    patients, assessments = cohort
+    marker = tmp_path / "PWNED"
+    evil = f'x"; import os; os.system("touch {marker}") #\\ <script>'
+    old = patients["patient_id"].iloc[0]
+    mine = patients.iloc[[0]].assign(patient_id=evil)
+    theirs = assessments[assessments["patient_id"] == old].assign(patient_id=evil)
+    result = run_batch(mine, theirs, out=tmp_path / "out", as_of=AS_OF, workers=1, cohort=False, progress=False)
+    assert result.failed == 0 and not marker.exists()
+    page = (tmp_path / "out" / result.manifest["html"].iloc[0]).read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
