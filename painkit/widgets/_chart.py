@@ -26,7 +26,8 @@ __all__ = ["LazyChart", "CSS"]
 #: Table styling shared by the apps (scoped to their root classes).
 CSS = ("<style>.painkit-tracker table, .painkit-explorer table {border-collapse:collapse;font-size:0.9em}"
        " .painkit-tracker td, .painkit-tracker th, .painkit-explorer td, .painkit-explorer th"
-       " {padding:2px 8px;text-align:left;border-bottom:1px solid #ddd}</style>")
+       " {padding:2px 8px;text-align:left;border-bottom:1px solid #ddd}"
+       " .painkit-tracker td:first-child, .painkit-explorer td:first-child {white-space:nowrap}</style>")
 
 
 class LazyChart:

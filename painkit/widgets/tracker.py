@@ -83,7 +83,8 @@ class TrackerApp(W.VBox):
         self.height = W.Text(description="Height (cm)", style=_WIDE)
         self.weight = W.Text(description="Weight (kg)", style=_WIDE)
         self.plan_start = W.DatePicker(description="Plan start (baseline date)", value=m.as_of, style=_WIDE)
-        self.create = W.Button(description="Create patient", button_style="primary", icon="user-plus")
+        self.create = W.Button(description="Create patient", button_style="primary", icon="user-plus",
+                               layout=W.Layout(width="auto"))
         self.create.add_class("painkit-create")
         self.new_form = W.VBox([W.HTML("<b>New patient</b> (baseline = the slider, plan = the plan below)"),
                                 W.HBox([self.new_id, self.sex]), W.HBox([self.birth_year, self.height, self.weight]),
@@ -124,7 +125,8 @@ class TrackerApp(W.VBox):
                         for name, label in RED_FLAGS.items()}
         self.u_mood = W.Checkbox(description="Depression or anxiety flagged", value=False, indent=False)
         self.u_notes = W.Textarea(description="Notes", style=_WIDE)
-        self.add = W.Button(description="Add progress update", button_style="success", icon="plus")
+        self.add = W.Button(description="Add progress update", button_style="success", icon="plus",
+                            layout=W.Layout(width="auto"))
         self.add.add_class("painkit-add-update")
         instruments = W.Accordion(children=[
             W.VBox([W.HTML("Severity (last 24 hours)"), *[self.u_items[n] for n in BPI_SEVERITY],
@@ -141,7 +143,8 @@ class TrackerApp(W.VBox):
 
         # ---- schedule and report
         self.schedule_html = W.HTML()
-        self.report = W.Button(description="Generate report", icon="file", button_style="info")
+        self.report = W.Button(description="Generate report", icon="file", button_style="info",
+                               layout=W.Layout(width="auto"))
         self.report_link = W.HTML()
         self.report_link.add_class("painkit-report")
 
