@@ -346,7 +346,10 @@ class PatientReport:
     def instrument_scores(self) -> Fragment:
         cols = ["date", "nrs", "bpi_severity", "bpi_severity_band", "bpi_interference", "peg_score", "walk_m",
                 "walk_predicted_m", "walk_lln_m", "walk_pct_predicted"]
-        data = self.instruments[[c for c in cols if c in self.instruments.columns]]
+        labels = {"nrs": "NRS", "bpi_severity": "BPI severity", "bpi_severity_band": "band",
+                  "bpi_interference": "BPI interference", "peg_score": "PEG", "walk_m": "6MWT m",
+                  "walk_predicted_m": "predicted m", "walk_lln_m": "lower limit m", "walk_pct_predicted": "% predicted"}
+        data = self.instruments[[c for c in cols if c in self.instruments.columns]].rename(columns=labels)
         walk_notes = self.instruments.get("walk_note", pd.Series(dtype=object)).dropna().unique()
         extra = "".join(f'<p class="muted">Six-minute walk: {_esc(n)}</p>' for n in walk_notes if str(n))
         note = ("BPI severity: mean of 4 items, bands mild 0-4, moderate 5-6, severe 7-10 (ePPOC); interference: mean "
@@ -359,8 +362,12 @@ class PatientReport:
         sched = self.schedule.copy()
         upcoming = sched[pd.to_datetime(sched["date"]) >= self.as_of]
         head = f"<p><b>Next re-measure due: {_esc(due)}</b></p>"
-        shown = upcoming.head(12) if len(upcoming) else sched.tail(3)
-        note = f"Showing {len(shown)} of {len(sched)} scheduled steps from {self.as_of.date()} on."
+        if len(upcoming):
+            shown = upcoming.head(12)
+            note = f"Showing {len(shown)} of the {len(upcoming)} steps still ahead on {self.as_of.date()} ({len(sched)} in all)."
+        else:
+            shown = sched.tail(3)
+            note = f"Every scheduled step lies before {self.as_of.date()}; the last {len(shown)} of {len(sched)} are shown."
         return _section("Plan schedule", head + table_html(shown), note)
 
     def other_alerts(self) -> Fragment:
