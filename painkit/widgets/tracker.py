@@ -174,7 +174,7 @@ class TrackerApp(W.VBox):
                                         "whatif_text"])
         m.observe(self._sync_inputs, ["baseline", "plan", "combine"])
         m.observe(lambda c: self.chart.invalidate(), "chart_version")
-        m.observe(self._show_patient, ["progress", "alerts", "schedule", "next_due"])
+        m.observe(self._show_patient, "outputs_version")
         m.observe(self._show_message, ["message", "message_kind"])
         m.observe(self._show_patients, ["patient_ids", "patient_id"])
         m.observe(self._show_report, "report_path")
@@ -234,7 +234,8 @@ class TrackerApp(W.VBox):
                                            empty="No patient chosen: the chart shows the expected range only.")
         schedule = _table(m.schedule, ["date", "week", "step", "activity", "detail", "load"],
                           classes="painkit-schedule", empty="Choose or create a patient to see the plan schedule.")
-        due = f"<p class='painkit-next-due'><b>Next re-measure due: {m.next_due}</b></p>" if m.next_due else ""
+        overdue = " (overdue)" if m.summary.get("overdue") is True else ""
+        due = f"<p class='painkit-next-due'><b>Next re-measure due: {m.next_due}{overdue}</b></p>" if m.next_due else ""
         self.schedule_html.value = due + schedule
 
     def _show_message(self, change=None):

@@ -4,7 +4,7 @@ The model holds what the user chose (patient, baseline, plan, combination rule) 
 app shows (headline, expectations text, assessments scored and tracked, alerts, schedule,
 messages). Every figure comes from painkit's core: :func:`painkit.estimate`,
 :func:`painkit.instruments.score_instruments`, :func:`painkit.tracking.track`,
-:func:`painkit.tracking.alerts`, :func:`painkit.tracking.summarize_cohort`,
+:func:`painkit.tracking.alerts`, :func:`painkit.tracking.next_due`,
 :func:`painkit.plan.personal_plan` and the store (:class:`painkit.store.Store`). The view
 (:mod:`painkit.widgets.tracker`) only links widgets to these traits.
 
@@ -17,6 +17,7 @@ refuses is reported the same way.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 from pathlib import Path
@@ -86,6 +87,14 @@ def _number(value, what: str, low: float, high: float):
     return number
 
 
+@functools.lru_cache(maxsize=64)
+def _schedule(plan: str, start: str) -> pd.DataFrame:
+    """The personal plan schedule (cached: it depends on the plan and its start only)."""
+    from ..plan import personal_plan
+
+    return personal_plan(plan, pd.Timestamp(start))
+
+
 def _unvalidated(function, *args, **kwargs):
     """Call a core function with ``validate=False`` when it offers that option.
 
@@ -144,12 +153,14 @@ class TrackerModel(t.HasTraits):
     alerts = t.Instance(pd.DataFrame, args=())
     schedule = t.Instance(pd.DataFrame, args=())
     next_due = t.Unicode("")
-    summary = t.Dict(default_value={})
+    summary = t.Dict(default_value={}, help="painkit.tracking.next_due's row: latest_date, next_due, overdue")
     message = t.Unicode("")
     message_kind = t.Enum(("", "info", "success", "error"), default_value="")
     report_path = t.Unicode("")
     #: Bumped after every change that alters the progress chart's inputs.
     chart_version = t.Int(0)
+    #: Bumped once the patient outputs (progress, alerts, schedule, next_due) are all refreshed.
+    outputs_version = t.Int(0)
 
     def __init__(self, store=None, *, as_of=None, evidence=None, reports_dir=None, **kwargs):
         self.reports_dir = Path(reports_dir or os.environ.get("PAINKIT_REPORTS") or REPORTS_DIR)
@@ -259,6 +270,8 @@ class TrackerModel(t.HasTraits):
             self.alerts = pd.DataFrame()
             self.schedule = pd.DataFrame()
             self.next_due, self.summary, self.report_path = "", {}, ""
+            self.whatif_text = ""
+            self.outputs_version += 1
             self.chart_version += 1
             return
         self._load_patient()
@@ -288,8 +301,7 @@ class TrackerModel(t.HasTraits):
 
     def _refresh_patient_outputs(self, patients: pd.DataFrame | None = None) -> None:
         from ..instruments import score_instruments
-        from ..plan import personal_plan
-        from ..tracking import alerts, summarize_cohort, track
+        from ..tracking import alerts, next_due, track
 
         pid = self.patient_id
         store = self.store
@@ -309,12 +321,13 @@ class TrackerModel(t.HasTraits):
             found = found.assign(_o=found["level"].map(order).fillna(len(order))).sort_values(
                 ["_o", "date"], ascending=[True, False], kind="stable").drop(columns="_o").reset_index(drop=True)
         self.alerts = found
-        summary = _unvalidated(summarize_cohort, patients, assessments, as_of=as_of, combine=self.combine)
-        self.summary = summary.iloc[0].to_dict() if len(summary) else {}
+        due = _unvalidated(next_due, patients, assessments, as_of=as_of)
+        self.summary = due.iloc[0].to_dict() if len(due) else {}
         due = self.summary.get("next_due")
         self.next_due = "" if due is None or pd.isna(due) else str(pd.Timestamp(due).date())
         patient = patients.iloc[0]
-        self.schedule = personal_plan(str(patient["plan"]), pd.Timestamp(patient["plan_start"]))
+        self.schedule = _schedule(str(patient["plan"]), pd.Timestamp(patient["plan_start"]).date().isoformat())
+        self.outputs_version += 1
         self.chart_version += 1
 
     def create_patient(self, patient_id, *, plan_start=None, sex=None, birth_year=None, height_cm=None,
