@@ -163,20 +163,30 @@ def voila_store(tmp_path_factory) -> Path:
     return db
 
 
-@pytest.fixture(scope="session")
-def voila_url(chromium_browser, voila_store, tmp_path_factory):
-    """Voila serving notebooks/tracker.ipynb on loopback (as ``make app`` does)."""
-    base = tmp_path_factory.mktemp("voila")
+def _voila(notebook: str, db: Path, base: Path):
     port = _free_port()
-    cmd = [str(BIN / "voila"), str(ROOT / "notebooks" / "tracker.ipynb"), "--no-browser", "--Voila.ip=127.0.0.1",
+    cmd = [str(BIN / "voila"), str(ROOT / "notebooks" / notebook), "--no-browser", "--Voila.ip=127.0.0.1",
            f"--port={port}"]
     # readiness: the port only; a GET of the page would start a kernel
-    proc, handle = _server(cmd, env=_environment(base, voila_store), port=port, log=base / "voila.log")
+    proc, handle = _server(cmd, env=_environment(base, db), port=port, log=base / "voila.log")
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
         _stop(proc)
         handle.close()
+
+
+@pytest.fixture(scope="session")
+def voila_url(chromium_browser, voila_store, tmp_path_factory):
+    """Voila serving notebooks/tracker.ipynb on loopback (as ``make app`` does)."""
+    yield from _voila("tracker.ipynb", voila_store, tmp_path_factory.mktemp("voila"))
+
+
+@pytest.fixture(scope="session")
+def explorer_url(chromium_browser, tmp_path_factory):
+    """Voila serving notebooks/evidence_explorer.ipynb on loopback."""
+    base = tmp_path_factory.mktemp("voila-explorer")
+    yield from _voila("evidence_explorer.ipynb", base / "painkit.db", base)
 
 
 @pytest.fixture(scope="session")
