@@ -84,6 +84,7 @@ def progress_chart(
     >>> [float(v) for v in ax.get_ylim()]
     [0.0, 10.0]
     """
+    from .evidence import parse_plan, plan_label
     from .expectations import expected_band
 
     ax = _axes(ax)
@@ -94,7 +95,7 @@ def progress_chart(
     weeks = np.linspace(0, horizon, int(horizon * 2) + 1)
     band = expected_band(
         np.full(len(weeks), float(baseline)),
-        [plan] * len(weeks) if not isinstance(plan, str) else plan,
+        plan if isinstance(plan, str) else plan_label(parse_plan(plan, evidence)),
         weeks,
         combine=combine,
         assumptions=assumptions,
