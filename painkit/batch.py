@@ -5,7 +5,7 @@ and writes HTML (and PDF on request) plus a manifest. How it stays fast, safe an
 
 Warm kernels
     Papermill normally starts a kernel per notebook (about 1.6 s). The ``painkit-warm`` engine
-    registered in papermill's engine registry keeps one kernel per worker thread and, before
+    (:mod:`painkit.report_engine`) keeps one kernel per worker thread and, before
     every notebook, resets it (:func:`kernel_reset`: ``%reset -f`` of the namespace and output
     cache, every matplotlib figure closed and rcParams restored, environment and warning
     filters restored, a fresh private working directory). HTML is converted in-process by
@@ -15,7 +15,9 @@ Resumable
     tables, the painkit version and the as-of date. It is written into the HTML itself (a
     ``<meta name="painkit-input-key">``), and the HTML is written last, so a report whose key
     matches is complete: a rerun skips it. Every file is written to a temporary file in the
-    same folder, then ``os.replace``-d; stale temporary files of a killed run are removed.
+    same folder, then ``os.replace``-d (:mod:`painkit.report_files`); stale temporary files of
+    a killed run are removed, and so are the private scratch folders in the temp folder whose
+    owner process has died (:mod:`painkit.scratch`).
 Safe
     File names are :func:`painkit.reports.safe_slug` (slug plus hash) inside the output folder;
     folders are mode 0700 and files 0600; the HTML carries a Content-Security-Policy that
@@ -31,25 +33,22 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import copy
 import fcntl
-import hashlib
 import json
 import os
-import re
-import shutil
-import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
 from .errors import ReportError
-from .reports import safe_slug
+from .report_engine import ENGINE_NAME, KERNEL_NAME, kernel_reset, render_notebook, shutdown_kernels  # noqa: F401
+from .report_files import _file_sha, _frame_bytes, _private_dir, _stored_key, _to_html, _with_meta
+from .report_files import atomic_write, html_to_pdf, input_key
+from .report_html import safe_slug
+from .scratch import prefix, remove_abandoned
 
 __all__ = ["run_batch", "BatchResult", "render_notebook", "kernel_reset", "TEMPLATES", "MANIFEST_COLUMNS",
            "atomic_write", "input_key", "html_to_pdf", "shutdown_kernels"]
@@ -57,275 +56,7 @@ __all__ = ["run_batch", "BatchResult", "render_notebook", "kernel_reset", "TEMPL
 TEMPLATES = Path(__file__).resolve().parent.parent / "notebooks" / "reports"
 #: Set to a folder holding ``patient_report.ipynb`` and ``cohort_report.ipynb`` to use your own.
 TEMPLATES_ENV = "PAINKIT_REPORT_TEMPLATES"
-KERNEL_NAME = "python3"
-ENGINE_NAME = "painkit-warm"
 MANIFEST_COLUMNS = ["report", "patient_id", "slug", "status", "seconds", "html", "pdf", "error", "input_key"]
-_KEY_META = re.compile(rb'<meta name="painkit-input-key" content="([0-9a-f]{64})">')
-_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-        "script-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'")
-
-
-# -- files ----------------------------------------------------------------------------------
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (same-folder temp file + ``os.replace``), mode 0600."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-    return path
-
-
-def _stored_key(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(65536)
-    except OSError:
-        return None
-    found = _KEY_META.search(head)
-    return found.group(1).decode() if found else None
-
-
-def _sha(*parts) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _file_sha(paths) -> str:
-    return _sha(*(p.read_bytes() for p in sorted(paths)))
-
-
-def _frame_bytes(frame: pd.DataFrame) -> bytes:
-    return ",".join(map(str, frame.columns)).encode() + pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
-
-
-def input_key(*, data: bytes, template: str, as_of, renderer: str, evidence: str) -> str:
-    """The hash a report depends on: data, template, evidence, painkit version, as-of, renderer."""
-    return _sha(data, template, evidence, __version__, str(as_of), renderer)
-
-
-# -- the warm-kernel papermill engine --------------------------------------------------------
-_SNAPSHOT: dict = {}
-
-
-def kernel_reset(workdir: str) -> None:
-    """Run inside a kernel between two reports: forget everything the previous one left.
-
-    Clears the user namespace and output history (``%reset -f``), closes every matplotlib
-    figure and restores rcParams, restores environment variables and warning filters as they
-    were when the kernel started, and moves into the fresh working directory ``workdir``.
-    """
-    import gc
-    import warnings
-
-    os.chdir(workdir)  # first: the previous report's folder is already gone
-    ip = get_ipython()  # noqa: F821 - only called inside a kernel
-    ip.displayhook.do_full_cache = False  # keep no Out[] history (and skip its full gc.collect on reset)
-    ip.run_line_magic("reset", "-f")
-    ip.execution_count = 1
-    import matplotlib
-    import matplotlib.pyplot as plt  # imported once per kernel, so every report starts from the same rc
-
-    plt.close("all")
-    rc = _SNAPSHOT.setdefault("rc", dict(matplotlib.rcParams))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        matplotlib.rcParams.update(rc)
-    env = _SNAPSHOT.setdefault("env", dict(os.environ))
-    for name in set(os.environ) - set(env):
-        del os.environ[name]
-    os.environ.update(env)
-    filters = _SNAPSHOT.setdefault("warnings", list(warnings.filters))
-    warnings.filters[:] = filters
-    gc.collect(1)  # young objects only: a full collection per report costs more than the report
-
-
-class _WarmKernel:
-    """One live kernel and its client, owned by one thread of one process."""
-
-    def __init__(self):
-        self.km = self.kc = None
-        self.sockets = None
-
-    def alive(self) -> bool:
-        if self.km is None:
-            return False
-        from jupyter_core.utils import run_sync
-
-        return bool(run_sync(self.km.is_alive)())
-
-    def shutdown(self):
-        if self.km is not None:
-            with contextlib.suppress(Exception):
-                self.kc.stop_channels()
-            with contextlib.suppress(Exception):
-                from jupyter_core.utils import run_sync
-
-                run_sync(self.km.shutdown_kernel)(now=True)
-        if self.sockets:
-            shutil.rmtree(self.sockets, ignore_errors=True)
-        self.km = self.kc = self.sockets = None
-
-
-_LOCAL = threading.local()
-_ALL_KERNELS: list = []
-
-
-def _kernel() -> _WarmKernel:
-    kernel = getattr(_LOCAL, "kernel", None)
-    if kernel is None:
-        kernel = _LOCAL.kernel = _WarmKernel()
-        _ALL_KERNELS.append(kernel)
-        if len(_ALL_KERNELS) == 1:
-            import atexit
-            from multiprocessing import util
-
-            atexit.register(shutdown_kernels)
-            util.Finalize(None, shutdown_kernels, exitpriority=50)  # pool workers skip atexit
-    return kernel
-
-
-def shutdown_kernels() -> None:
-    """Shut down every warm kernel of this process (also run at exit)."""
-    for kernel in _ALL_KERNELS:
-        kernel.shutdown()
-
-
-def _engine_class():
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine
-
-    class WarmKernelEngine(NBClientEngine):
-        """Papermill engine that reuses one kernel per worker thread, reset between notebooks."""
-
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                     start_timeout=60, execution_timeout=None, **kwargs):
-            warm = _kernel()
-            client = PapermillNotebookClient(nb_man, km=warm.km if warm.alive() else None, kernel_name=kernel_name,
-                                             timeout=execution_timeout, startup_timeout=start_timeout,
-                                             log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
-            if warm.alive():
-                client.kc = warm.kc
-            else:
-                warm.shutdown()
-                client.km = client.create_kernel_manager()
-                # IPC sockets in a private folder: no TCP port, nothing reachable from outside
-                warm.sockets = tempfile.mkdtemp(prefix="painkit-kernel-")
-                client.km.transport, client.km.ip = "ipc", os.path.join(warm.sockets, "k")
-                client.start_new_kernel()
-                client.start_new_kernel_client()
-                warm.km, warm.kc = client.km, client.kc
-            workdir = tempfile.mkdtemp(prefix="painkit-run-")
-            try:
-                cls._run(client, f"__import__('painkit.batch').batch.kernel_reset({workdir!r})")
-                return client.execute(cleanup_kc=False)
-            except BaseException:
-                warm.shutdown()  # a timed-out or dead kernel is never reused
-                raise
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
-
-        @staticmethod
-        def _run(client, code):
-            reply = client.wait_for_reply(client.kc.execute(code, silent=True, store_history=False))
-            if reply is None or reply["content"].get("status") != "ok":
-                raise ReportError(f"could not reset the report kernel: {reply and reply['content'].get('evalue')}")
-
-    return WarmKernelEngine
-
-
-def _register_engine():
-    from papermill.engines import papermill_engines
-
-    if ENGINE_NAME not in papermill_engines._engines:
-        papermill_engines.register(ENGINE_NAME, _engine_class())
-
-
-_TEMPLATE_CACHE: dict = {}
-_EXPORTER: dict = {}
-
-
-def _template(path):
-    import nbformat
-
-    path = Path(path)
-    stamp = (path, path.stat().st_mtime_ns) if path.exists() else None
-    if stamp is None:
-        raise ReportError(f"report template {path} is missing")
-    if stamp not in _TEMPLATE_CACHE:
-        _TEMPLATE_CACHE[stamp] = nbformat.read(path, as_version=4)
-    return copy.deepcopy(_TEMPLATE_CACHE[stamp])
-
-
-def _to_html(nb, *, title: str, key: str) -> bytes:
-    """Convert an executed notebook to a page: nbconvert's ``basic`` template, no code, no scripts."""
-    from .reports import page
-
-    exporter = getattr(_LOCAL, "exporter", None)
-    if exporter is None:
-        from nbconvert import HTMLExporter
-
-        exporter = _LOCAL.exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                                                  exclude_output_prompt=True, exclude_markdown=True)
-    body, _ = exporter.from_notebook_node(nb)
-    body = _SCRIPT.sub("", body)  # reports carry no script: none of the template's either
-    return _with_meta(page(title, [body]), key)
-
-
-_SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def _with_meta(text: str, key: str) -> bytes:
-    meta = f'<meta name="painkit-input-key" content="{key}"><meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-    return text.replace("<head>", "<head>" + meta, 1).encode("utf-8")
-
-
-def render_notebook(template: str, parameters: dict, *, timeout: float = 600):
-    """Execute a report template with papermill on a warm kernel; returns the executed notebook.
-
-    Raises ``papermill.PapermillExecutionError`` when a cell fails.
-    """
-    import papermill as pm
-
-    _register_engine()
-    return pm.execute_notebook(_template(template), None, parameters=parameters, engine_name=ENGINE_NAME,
-                               kernel_name=KERNEL_NAME, progress_bar=False, request_save_on_cell_execute=False,
-                               execution_timeout=timeout)
-
-
-def html_to_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120) -> None:
-    """Print an HTML report to PDF with headless Chromium (``/usr/bin/chromium``), atomically."""
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        raise ReportError("PDF output needs Chromium (apt-get install chromium); not found")
-    with tempfile.TemporaryDirectory(prefix="painkit-pdf-") as tmp:
-        out = Path(tmp) / "report.pdf"
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp}/profile", "--no-pdf-header-footer", f"--print-to-pdf={out}",
-               Path(html_path).resolve().as_uri()]
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-        if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-            raise ReportError(f"chromium could not print {html_path} to PDF: {done.stderr.decode()[-300:]}")
-        atomic_write(pdf_path, out.read_bytes())
 
 
 # -- one job ----------------------------------------------------------------------------------
@@ -350,7 +81,7 @@ def _run_job(job: dict) -> dict:
                 text = render_cohort_html(patients, assessments, as_of=job["as_of"], **job["options"])
             body = _with_meta(text, job["key"])
         else:
-            with tempfile.TemporaryDirectory(prefix="painkit-data-") as tmp:
+            with tempfile.TemporaryDirectory(prefix=prefix("data")) as tmp:
                 snapshot = Path(tmp) / "snapshot.pkl"
                 pd.to_pickle((patients, assessments), snapshot)
                 params = {"source": str(snapshot), "as_of": job["as_of"], **job["options"]}
@@ -511,6 +242,7 @@ def run_batch(patients: pd.DataFrame, assessments: pd.DataFrame, *, out, as_of=N
     try:
         _clean_stale(out)
         _clean_stale(folder)
+        remove_abandoned()  # scratch folders of batches killed before they could clean up
         evidence_sha = _file_sha((Path(__file__).resolve().parent.parent / "data" / "evidence").glob("*.csv"))
         jobs, rows = [], []
         groups = assessments.groupby(assessments["patient_id"].astype(str), sort=False).indices

@@ -6,6 +6,9 @@ objects (HTML strings that Jupyter displays as HTML). :func:`render_patient_html
 :func:`render_cohort_html` build the very same sections into a page without any notebook
 machinery (the in-process renderer the batch's speed is compared with).
 
+The HTML building blocks live in :mod:`painkit.report_html` and the cohort statistics in
+:mod:`painkit.cohort_stats`; their public names are importable from here too.
+
 Safety: every value that comes from the data (patient id, plan, condition, free-text notes,
 alert reasons) goes through :func:`html.escape` or pandas' escaping ``to_html``; nothing the
 data holds is ever inserted as markup.
@@ -13,21 +16,28 @@ data holds is ever inserted as markup.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import io
-import math
-import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from . import DISCLAIMER, __version__
+from . import __version__
+from .cohort_stats import band_calibration, kaplan_meier, responder_rates, response_times, wilson_interval
 from .errors import ReportError
+from .report_html import (
+    Fragment,
+    _alert_list,
+    _esc,
+    _header,
+    _plain,
+    _section,
+    figure_html,
+    new_axes,
+    page,
+    safe_slug,
+    table_html,
+)
 
 __all__ = [
     "Fragment",
@@ -46,120 +56,6 @@ __all__ = [
     "table_html",
     "figure_html",
 ]
-
-_STYLE = """<style>
-.pk h1{font-size:1.5em;margin:.2em 0}.pk h2{font-size:1.2em;margin:1em 0 .3em;border-bottom:1px solid #ccc}
-.pk .disclaimer{background:#fff8e1;border-left:4px solid #f9a825;padding:.4em .8em;margin:.5em 0}
-.pk .alert{padding:.35em .8em;margin:.25em 0;border-left:5px solid #999}
-.pk .alert.urgent{background:#fdecea;border-color:#c62828;font-weight:bold}
-.pk .alert.discuss{background:#fff3e0;border-color:#ef6c00}.pk .alert.review{background:#e3f2fd;border-color:#1565c0}
-.pk .alert.advice{background:#f1f8e9;border-color:#558b2f}.pk .reason{font-weight:normal;color:#444;font-size:.9em}
-.pk table{border-collapse:collapse;margin:.3em 0}.pk td,.pk th{border:1px solid #ddd;padding:.2em .5em;text-align:left}
-.pk .muted{color:#666;font-size:.9em}.pk img{max-width:100%}
-</style>"""
-
-
-class Fragment(str):
-    """A piece of escaped HTML that Jupyter displays as HTML (and tests read as a string)."""
-
-    def _repr_html_(self):
-        return str(self)
-
-    def _repr_pretty_(self, printer, cycle):  # the plain-text alternative stays short
-        printer.text(f"<painkit report section, {len(self)} characters of HTML>")
-
-
-def _esc(value) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "&ndash;"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    return html.escape(str(value), quote=True)
-
-
-def safe_slug(patient_id: str) -> str:
-    """A file-name-safe, unique name for a patient id: a short slug plus a short hash.
-
-    Only ASCII letters, digits, ``-`` and ``_`` survive; the hash of the full id keeps two ids
-    that slug alike apart, so ``../x`` can never leave the output folder.
-
-    Examples
-    --------
-    >>> safe_slug("P001")
-    'P001-...'
-    >>> "/" in safe_slug("../../etc/passwd") or ".." in safe_slug("../../etc/passwd")
-    False
-    >>> safe_slug("a/b") != safe_slug("a_b")
-    True
-    """
-    text = str(patient_id)
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")[:40] or "patient"
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-    return f"{slug}-{digest}"
-
-
-def _cell(value) -> str:
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return "&ndash;"
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.3g}" if abs(value) < 1000 else f"{float(value):.0f}"
-    return html.escape(str(value), quote=True)
-
-
-def table_html(data: pd.DataFrame, *, empty: str = "None recorded.") -> str:
-    """An HTML table of ``data`` (no index), every header and cell escaped; ``empty`` when no rows.
-
-    Examples
-    --------
-    >>> table_html(pd.DataFrame({"a<": ["<i>x</i>", None], "b": [1.23456, float("nan")]}))
-    '<table><thead><tr><th>a&lt;</th><th>b</th></tr></thead><tbody><tr><td>&lt;i&gt;x&lt;/i&gt;</td><td>1.23</td></tr><tr><td>&ndash;</td><td>&ndash;</td></tr></tbody></table>'
-    """
-    if data is None or not len(data):
-        return f'<p class="muted">{html.escape(empty)}</p>'
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in data.columns)
-    columns = [data[c].astype(object).to_numpy() for c in data.columns]
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in zip(*columns))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def new_axes(size=(7.0, 3.6), *, margins=None):
-    """Axes on a stand-alone figure (no pyplot: nothing global to leak or to close).
-
-    ``margins`` (left, bottom, right, top as figure fractions) fixes the layout, which is much
-    faster to draw than the default constrained layout.
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout=None if margins else "constrained")
-    if margins:
-        left, bottom, right, top = margins
-        fig.subplots_adjust(left=left, bottom=bottom, right=right, top=top)
-    return fig.add_subplot()
-
-
-def figure_html(fig, *, alt: str) -> str:
-    """A matplotlib figure as an inline PNG ``<img>``; a pyplot figure is closed afterwards."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    if plt.fignum_exists(getattr(fig, "number", -1)):
-        plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'
-
-
-def page(title: str, fragments) -> str:
-    """A complete, self-contained HTML page around report fragments (no scripts)."""
-    body = "\n".join(str(f) for f in fragments)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{html.escape(title)}</title>{_STYLE}</head>\n<body>\n{body}\n</body></html>\n"
-    )
 
 
 def load_report_source(source=None):
@@ -191,32 +87,6 @@ def load_report_source(source=None):
     from .exchange import read_cohort
 
     return read_cohort(str(path))
-
-
-def _header(title: str, rows: list[tuple[str, object]]) -> Fragment:
-    items = "".join(f"<tr><th>{html.escape(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
-    return Fragment(
-        f'<div class="pk">{_STYLE}<h1>{html.escape(title)}</h1><table>{items}</table>'
-        f'<p class="disclaimer">{html.escape(DISCLAIMER)}</p></div>'
-    )
-
-
-def _section(title: str, body: str, note: str | None = None) -> Fragment:
-    extra = f'<p class="muted">{html.escape(note)}</p>' if note else ""
-    return Fragment(f'<div class="pk"><h2>{html.escape(title)}</h2>{body}{extra}</div>')
-
-
-def _alert_list(table: pd.DataFrame, empty: str) -> str:
-    if not len(table):
-        return f'<p class="muted">{html.escape(empty)}</p>'
-    items = []
-    for row in table.itertuples(index=False):
-        level = str(row.level)
-        items.append(
-            f'<div class="alert {html.escape(level)}">{html.escape(level.upper())}: {_esc(row.message)}'
-            f'<br><span class="reason">Why: {_esc(row.reason)} ({_esc(row.date)})</span></div>'
-        )
-    return "".join(items)
 
 
 def _assumption_rows(evidence, assumptions) -> pd.DataFrame:
@@ -388,16 +258,6 @@ class PatientReport:
                 self.plan_schedule(), self.other_alerts(), self.assumptions_used()]
 
 
-def _plain(value) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "–"
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.1f}".rstrip("0").rstrip(".")
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return str(value)
-
-
 def render_patient_html(patients, assessments, patient_id, *, as_of=None) -> str:
     """The patient report as a complete HTML page, rendered in-process (no kernel, no notebook).
 
@@ -420,169 +280,6 @@ def render_cohort_html(patients, assessments, *, as_of=None, **filters) -> str:
     """The cohort report as a complete HTML page, rendered in-process."""
     report = CohortReport.from_tables(patients, assessments, as_of=as_of, **filters)
     return page("Cohort report", report.sections())
-
-
-# -- cohort statistics ----------------------------------------------------------------------
-def wilson_interval(successes, n, *, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (``scipy.stats.binomtest``); NaN when ``n`` is 0.
-
-    Examples
-    --------
-    >>> [round(v, 3) for v in wilson_interval(6, 20)]
-    [0.145, 0.519]
-    """
-    from scipy.stats import binomtest
-
-    if int(n) == 0:
-        return (float("nan"), float("nan"))
-    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
-    return (float(ci.low), float(ci.high))
-
-
-def responder_rates(data: pd.DataFrame, *, by: str = "plan", thresholds=(30, 50), confidence: float = 0.95) -> pd.DataFrame:
-    """Share of patients whose pain fell by at least each threshold, per group, with Wilson CIs.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        One row per patient with ``change_pct`` (negative = less pain, at the latest assessment)
-        and ``n_assessments`` (patients with only a baseline are left out of the denominator
-        and counted in ``no_follow_up``), plus the ``by`` column.
-    by : str
-        Grouping column; an ``all`` row is added.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``group``, ``threshold_pct``, ``n``, ``responders``, ``rate``, ``ci_low``, ``ci_high``,
-        ``no_follow_up``.
-
-    Examples
-    --------
-    >>> d = pd.DataFrame({"plan": ["cbt"] * 4, "change_pct": [-60, -35, -10, 0], "n_assessments": [3, 3, 3, 1]})
-    >>> responder_rates(d)[["group", "threshold_pct", "n", "responders", "rate"]]
-      group  threshold_pct  n  responders  rate
-    0   all             30  3           2  0.666667
-    1   all             50  3           1  0.333333
-    2   cbt             30  3           2  0.666667
-    3   cbt             50  3           1  0.333333
-    """
-    rows = []
-    groups = [("all", data)] + [(str(k), g) for k, g in data.groupby(by, sort=True, observed=True)]
-    for name, g in groups:
-        followed = g[(g["n_assessments"] > 1) & g["change_pct"].notna()]
-        for t in thresholds:
-            k = int((followed["change_pct"] <= -float(t)).sum())
-            n = len(followed)
-            low, high = wilson_interval(k, n, confidence=confidence)
-            rows.append({"group": name, "threshold_pct": t, "n": n, "responders": k,
-                         "rate": k / n if n else float("nan"), "ci_low": low, "ci_high": high,
-                         "no_follow_up": len(g) - n})
-    return pd.DataFrame(rows)
-
-
-def band_calibration(track: pd.DataFrame, data: pd.DataFrame, *, by: str = "plan", week: float = 26.0,
-                     window_weeks: float = 4.0, confidence: float = 0.95) -> pd.DataFrame:
-    """Observed against expected: the share of patients inside their expected band near 6 months.
-
-    For each patient the assessment closest to ``week`` within ``window_weeks`` counts (an
-    assumption shown in the report); patients without one are left out and counted.
-
-    Parameters
-    ----------
-    track : pandas.DataFrame
-        :func:`painkit.tracking.track` output (``nrs``, ``weeks_on_plan``, ``band_low``,
-        ``band_high``, ``position``).
-    data : pandas.DataFrame
-        One row per patient with ``patient_id`` and the ``by`` column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``group``, ``n``, ``inside``, ``inside_rate``, ``ci_low``, ``ci_high``, ``better``
-        (below the band), ``worse`` (above), ``on_track_rate`` (within the tracking tolerance),
-        ``not_assessed``.
-    """
-    near = track.assign(_gap=(track["weeks_on_plan"] - week).abs())
-    near = near[near["_gap"] <= window_weeks].sort_values(["patient_id", "_gap", "date"])
-    near = near.drop_duplicates("patient_id").merge(data[["patient_id", by]], on="patient_id", how="inner")
-    rows = []
-    groups = [("all", data, near)] + [(str(k), g, near[near[by].astype(str) == str(k)])
-                                      for k, g in data.groupby(by, sort=True, observed=True)]
-    for name, g, n_rows in groups:
-        nrs = n_rows["nrs"].astype(float)
-        inside = int(((nrs >= n_rows["band_low"]) & (nrs <= n_rows["band_high"])).sum())
-        n = len(n_rows)
-        low, high = wilson_interval(inside, n, confidence=confidence)
-        rows.append({"group": name, "n": n, "inside": inside, "inside_rate": inside / n if n else float("nan"),
-                     "ci_low": low, "ci_high": high, "better": int((nrs < n_rows["band_low"]).sum()),
-                     "worse": int((nrs > n_rows["band_high"]).sum()),
-                     "on_track_rate": float((n_rows["position"] == "on track").mean()) if n else float("nan"),
-                     "not_assessed": len(g) - n})
-    return pd.DataFrame(rows)
-
-
-def response_times(track: pd.DataFrame, *, threshold: float = 30.0) -> pd.DataFrame:
-    """Per patient: weeks to the first reduction of at least ``threshold`` percent, or censoring.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``patient_id``, ``weeks`` (to the first response, else to the last assessment) and
-        ``responded`` (bool). Patients with no follow-up beyond baseline are left out.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"patient_id": ["a"] * 3 + ["b"] * 2, "weeks_on_plan": [0, 4, 8, 0, 6],
-    ...                   "change_pct": [0, -35, -50, 0, -10]})
-    >>> response_times(t)
-      patient_id  weeks  responded
-    0          a    4.0       True
-    1          b    6.0      False
-    """
-    follow = track[track["weeks_on_plan"] > 0]
-    hit = follow[follow["change_pct"] <= -float(threshold)].groupby("patient_id", sort=False)["weeks_on_plan"].min()
-    last = follow.groupby("patient_id", sort=False)["weeks_on_plan"].max()
-    out = pd.DataFrame({"patient_id": last.index.astype(str), "weeks": last.to_numpy(dtype=float)})
-    first = out["patient_id"].map(hit.rename(index=str))
-    out["responded"] = first.notna().to_numpy()
-    out.loc[out["responded"], "weeks"] = first[out["responded"]].astype(float)
-    return out.reset_index(drop=True)
-
-
-def kaplan_meier(times: pd.DataFrame, *, at=(12, 26), confidence: float = 0.95) -> tuple[pd.DataFrame, dict]:
-    """Kaplan-Meier share responded by given weeks (``scipy.stats.ecdf`` on censored data).
-
-    Returns
-    -------
-    (pandas.DataFrame, dict)
-        Table with ``n``, ``responded``, ``median_weeks`` and ``by_W``, ``by_W_low``,
-        ``by_W_high`` per week ``W`` in ``at``; and the curve (``weeks``, ``share``) for plotting.
-    """
-    from scipy import stats
-
-    n = len(times)
-    events = times.loc[times["responded"], "weeks"].to_numpy(dtype=float)
-    censored = times.loc[~times["responded"], "weeks"].to_numpy(dtype=float)
-    row = {"n": n, "responded": len(events), "median_weeks": float("nan")}
-    curve = {"weeks": np.array([0.0]), "share": np.array([0.0])}
-    if len(events) == 0:
-        for w in at:
-            row.update({f"by_{w:g}": 0.0 if n else float("nan"), f"by_{w:g}_low": float("nan"), f"by_{w:g}_high": float("nan")})
-        return row, curve
-    result = stats.ecdf(stats.CensoredData(uncensored=events, right=censored))
-    sf = result.sf
-    with warnings.catch_warnings():  # undefined at some steps by the formula; those show as NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ci = sf.confidence_interval(confidence_level=confidence, method="log-log") if len(events) > 1 else None
-    for w in at:
-        row[f"by_{w:g}"] = float(1 - sf.evaluate(w))
-        row[f"by_{w:g}_low"] = float(1 - ci.high.evaluate(w)) if ci is not None else float("nan")
-        row[f"by_{w:g}_high"] = float(1 - ci.low.evaluate(w)) if ci is not None else float("nan")
-    below = sf.quantiles[sf.probabilities <= 0.5]
-    row["median_weeks"] = float(below[0]) if len(below) else float("nan")
-    curve = {"weeks": np.r_[0.0, sf.quantiles], "share": np.r_[0.0, 1 - sf.probabilities]}
-    return row, curve
 
 
 @dataclass

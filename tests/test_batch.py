@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from painkit.batch import MANIFEST_COLUMNS, atomic_write, run_batch
 from painkit.exchange import write_cohort
 from painkit.reports import safe_slug
 from painkit.sample import synthetic_cohort
+from painkit.scratch import prefix, remove_abandoned
 
 AS_OF = "2025-09-01"
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +112,35 @@ def test_hostile_patient_id_stays_inside_and_is_escaped(cohort, tmp_path):
     assert "Content-Security-Policy" in page and "script-src 'none'" in page
 
 
+def test_a_batch_removes_scratch_folders_only_of_dead_owners(cohort, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    _, _, host, pid, start, _ = prefix("run").split("-")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    dead = [f"painkit-run-{host}-{gone.pid}-{start}-a1", f"painkit-kernel-{host}-{gone.pid}-0-b2",
+            f"painkit-data-{host}-{pid}-{int(start) + 1}-c3"]  # the last: our pid, reused by a younger process
+    kept = [prefix("pdf") + "d4",  # alive: this process
+            f"painkit-run-{'0' * 6 if host != '0' * 6 else '1' * 6}-{gone.pid}-{start}-e5",  # another host
+            "painkit-run-abcd1234", "painkit-kernel-" + "f6"]  # no owner recorded (older versions)
+    for name in dead + kept:
+        (tmp_path / "tmp" / name / "sub").mkdir(parents=True)
+        (tmp_path / "tmp" / name / "sub" / "snapshot.pkl").write_bytes(b"x")
+    target = tmp_path / "target"
+    target.mkdir()
+    link = f"painkit-run-{host}-{gone.pid}-{start}-link"
+    os.symlink(target, tmp_path / "tmp" / link)  # links are never followed nor removed
+    (tmp_path / "tmp" / f"painkit-data-{host}-{gone.pid}-{start}-file").write_text("not a folder")
+    patients, assessments = cohort
+    mine = patients.iloc[[0]]
+    result = run_batch(mine, assessments[assessments["patient_id"] == mine["patient_id"].iloc[0]],
+                       out=tmp_path / "out", as_of=AS_OF, workers=1, renderer="inprocess", cohort=False, progress=False)
+    assert result.failed == 0
+    left = sorted(p.name for p in (tmp_path / "tmp").iterdir())
+    assert left == sorted(kept + [link, f"painkit-data-{host}-{gone.pid}-{start}-file"])
+    assert target.is_dir() and remove_abandoned() == []
+
+
 def _leak_template(folder: Path) -> Path:
     """A template that records what it can see, then leaves variables, a figure, a file and env behind."""
     nb = nbformat.v4.new_notebook()
@@ -177,7 +208,9 @@ def test_kill_midway_then_rerun_gives_every_report_once(cohort, tmp_path):
     out = tmp_path / "reports"
     cmd = [sys.executable, "-m", "painkit", "batch", "--cohort", str(csv), "--out", str(out), "--as-of", AS_OF,
            "--workers", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scratch = Path(tempfile.mkdtemp(prefix="pk-", dir="/tmp"))  # short: the kernel's IPC socket paths live here
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 300
     folder = out / "patients"
     while time.time() < deadline and proc.poll() is None:
@@ -189,7 +222,9 @@ def test_kill_midway_then_rerun_gives_every_report_once(cohort, tmp_path):
     proc.wait()
     done_before = {p.name for p in folder.glob("*.html")}
     assert 2 <= len(done_before) < len(patients)
-    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    left = [p.name for p in scratch.iterdir()]
+    assert any(name.startswith("painkit-kernel-") for name in left), left  # SIGKILL cleans nothing up
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert rerun.returncode == 0, rerun.stderr
     manifest = pd.read_csv(out / "manifest.csv", keep_default_na=False)
     patient_rows = manifest[manifest["report"] == "patient"]
@@ -199,6 +234,8 @@ def test_kill_midway_then_rerun_gives_every_report_once(cohort, tmp_path):
     assert htmls == sorted(f"{safe_slug(pid)}.html" for pid in patients["patient_id"])  # once each, no temp files
     assert all(_complete(folder / name) for name in htmls)
     assert not [p for p in out.rglob(".*.tmp")]
+    assert not list(scratch.iterdir())  # the killed run's scratch folders (sockets, connection file) too
+    scratch.rmdir()
 
 
 @pytest.mark.notebook
