@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from .expectations import expected_band, simulate_reductions
 from .schema import BPI_INTERFERENCE, validate_assessments, validate_patients
 
@@ -64,6 +65,8 @@ def synthetic_cohort(n_patients: int = 200, *, seed: int = SAMPLE_SEED) -> tuple
     (patients, assessments)
         Validated :mod:`painkit.schema` tables.
     """
+    if isinstance(n_patients, bool) or not isinstance(n_patients, (int, np.integer)) or n_patients < 1:
+        raise InputError(f"synthetic_cohort: n_patients {n_patients!r} is not allowed; allowed: a whole number >= 1")
     rng = np.random.default_rng(seed)
     plans = rng.choice(list(SAMPLE_PLANS), size=n_patients, p=np.array(list(SAMPLE_PLANS.values())) / sum(SAMPLE_PLANS.values()))
     width = max(3, len(str(n_patients)))
@@ -88,7 +91,7 @@ def synthetic_cohort(n_patients: int = 200, *, seed: int = SAMPLE_SEED) -> tuple
     stall_week = np.where(rng.random(n_patients) < 0.12, rng.choice([8, 12], n_patients), 10_000)
     mood_prone = rng.random(n_patients) < 0.18
     adherence = np.where(rng.random(n_patients) < 0.2, rng.uniform(0.3, 0.6, n_patients), rng.uniform(0.8, 1.0, n_patients))
-    red_flag_patients = set(rng.choice(n_patients, size=4, replace=False).tolist())
+    red_flag_patients = set(rng.choice(n_patients, size=min(4, n_patients), replace=False).tolist())
     flags = ["rf_fever", "rf_weakness", "rf_weight_loss", "rf_bladder"]
     age = start.year.to_numpy() - birth
     predicted = np.where(sex == "male", 7.57 * height - 5.02 * age - 1.76 * weight - 309,

@@ -43,3 +43,18 @@ def test_seeded():
     a2 = synthetic_cohort(10, seed=3)[1]
     a3 = synthetic_cohort(10, seed=4)[1]
     assert a1.equals(a2) and not a1.equals(a3)
+
+
+def test_small_cohorts_work():
+    import pytest
+
+    from painkit.errors import InputError
+
+    for n in (1, 2, 3, 4):
+        patients, assessments = synthetic_cohort(n, seed=7)
+        assert len(patients) == n and set(assessments["patient_id"]) == set(patients["patient_id"])
+        flagged = assessments[["rf_weakness", "rf_bladder", "rf_weight_loss", "rf_fever"]].any(axis=1)
+        assert 0 <= flagged.sum() <= n
+    for bad in (0, -1, 2.5):
+        with pytest.raises(InputError, match="n_patients"):
+            synthetic_cohort(bad)
