@@ -63,25 +63,28 @@ def iso_date(value, where: str) -> str:
     return stamp.strftime("%Y-%m-%d")
 
 
+def _sql_values(s: pd.Series) -> np.ndarray:
+    """One column of a validated frame as an object array of values SQLite takes."""
+    mask = s.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        arr = np.datetime_as_string(s.to_numpy().astype("datetime64[D]")).astype(object)
+    elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
+        arr = np.array(s.astype("Int64").fillna(0).astype("int64").to_numpy().tolist(), dtype=object)
+    elif pd.api.types.is_float_dtype(s.dtype):
+        arr = np.array(s.fillna(0).astype("float64").to_numpy().tolist(), dtype=object)
+    else:
+        arr = s.to_numpy(dtype=object, na_value=None)
+    if mask.any():
+        arr = arr.copy()
+        arr[mask] = None
+    return arr
+
+
 def sql_records(frame: pd.DataFrame, columns: list[str], *, lead=None) -> list[tuple]:
     """Rows of a validated frame as tuples of Python values SQLite takes (ISO dates, 0/1, None),
     after the values of ``lead`` (one per row) when given."""
     out = [] if lead is None else [lead]
-    for col in columns:
-        s = frame[col]
-        mask = s.isna().to_numpy()
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            arr = np.datetime_as_string(s.to_numpy().astype("datetime64[D]")).astype(object)
-        elif pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype):
-            arr = np.array(s.astype("Int64").fillna(0).astype("int64").to_numpy().tolist(), dtype=object)
-        elif pd.api.types.is_float_dtype(s.dtype):
-            arr = np.array(s.fillna(0).astype("float64").to_numpy().tolist(), dtype=object)
-        else:
-            arr = s.to_numpy(dtype=object, na_value=None)
-        if mask.any():
-            arr = arr.copy()
-            arr[mask] = None
-        out.append(arr)
+    out += [_sql_values(frame[col]) for col in columns]
     return list(zip(*out)) if out else []
 
 
@@ -282,6 +285,85 @@ def _conflicts(new: pd.DataFrame, old: pd.DataFrame, keys, cols, rows) -> tuple[
     return pos[equal], pos[~equal], problems
 
 
+_WORD_BITS = 62  # packed parameters stay positive 64-bit integers
+
+
+def _slot_bits(field) -> int | None:
+    """Bits of a field's slot in the packed parameters of :func:`_insert_rows` (None: bound as is)."""
+    if field.kind == "bool":
+        return 2
+    if field.kind in ("score", "int") and field.min is not None and field.min >= 0 and field.max is not None:
+        return (int(field.max) + 1).bit_length()  # all-ones (missing) lies above the maximum
+    return None
+
+
+def _packable(s: pd.Series, full: int) -> np.ndarray | None:
+    """The column as int64 with ``full`` for missing, or None if a value would not survive packing."""
+    if not (pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype)):
+        return None
+    try:
+        values = s.astype("Int64").to_numpy(dtype="int64", na_value=full)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    known = s.notna().to_numpy()
+    return values if ((values[known] >= 0) & (values[known] < full)).all() else None
+
+
+def _insert_rows(frame: pd.DataFrame, pid: list, cols: list[str]) -> tuple[str, list[tuple]]:
+    """The INSERT of assessments (``pid``, then ``cols``) and its parameter tuples, few per row.
+
+    Binding a parameter costs the sqlite3 module more than SQLite spends unpacking one (binding
+    ``None`` far more), so whole numbers and yes/no answers travel bit-packed in a few 62-bit
+    integers (all-ones: missing) that the statement unpacks into the real columns, and a missing
+    text or walk travels as a sentinel (``''``, ``-1.0``) that the statement turns back into
+    NULL. This is transport only: the stored columns, and the CHECK constraints that judge
+    them, are unchanged. A column whose values would not survive it (outside its slot, not
+    whole, or equal to the sentinel: possible only for unvalidated input) is bound value by
+    value, so the store still sees, and refuses, exactly that value.
+    """
+    params: list[list] = [pid]
+    exprs: list[str] = ["?1"]
+    words: list[np.ndarray] = []
+    word, used = 0, _WORD_BITS
+    for col in cols:
+        field = _AFIELDS[col]
+        bits = _slot_bits(field)
+        values = _packable(frame[col], (1 << bits) - 1) if bits else None
+        if values is not None:
+            if used + bits > _WORD_BITS:
+                words.append(np.zeros(len(frame), dtype=np.int64))
+                params.append(None)  # filled below
+                word, used = len(params), 0
+            full = (1 << bits) - 1
+            words[-1] |= values << used
+            exprs.append(f"nullif((?{word} >> {used}) & {full}, {full})")
+            used += bits
+            continue
+        arr = _sql_values(frame[col])
+        missing = np.equal(arr, None)
+        present = arr[~missing]
+        sentinel = None
+        if missing.any() and len(present):
+            kinds = {type(v) for v in present}
+            sentinel = "" if kinds == {str} else -1.0 if kinds == {float} else None
+            if sentinel is not None and any(v == sentinel for v in present):
+                sentinel = None
+        elif missing.any():
+            sentinel = -1.0 if field.kind == "float" else ""
+        if sentinel is not None:
+            arr = arr.copy()
+            arr[missing] = sentinel
+            params.append(arr.tolist())
+            exprs.append(f"nullif(?{len(params)}, {sentinel!r})")
+        else:
+            params.append(arr.tolist())
+            exprs.append(f"?{len(params)}")
+    it = iter(words)
+    params = [next(it).tolist() if p is None else p for p in params]
+    sql = f"INSERT INTO assessments (pid, {', '.join(cols)}) VALUES ({', '.join(exprs)})"
+    return sql, list(zip(*params))
+
+
 _GUARD = "assessments_after_baseline_insert"
 _BULK = 1000
 
@@ -339,17 +421,17 @@ def import_frames(store, patients, assessments, *, source=None, skip_conflicts=F
                     f"value {first.value!r}: {first.reason}; {len(table)} conflicting value(s) in all; nothing imported",
                     problems=table, source=source)
             result.problems = table
-        keep_p = np.setdiff1d(np.arange(len(patients)), np.union1d(p_same, p_conf))
-        keep_a = np.setdiff1d(np.arange(len(assessments)), np.union1d(a_same, a_conf))
-        new_p = patients.iloc[keep_p]
+        drop_p, drop_a = np.union1d(p_same, p_conf), np.union1d(a_same, a_conf)
+        new_p = patients.iloc[np.setdiff1d(np.arange(len(patients)), drop_p)] if len(drop_p) else patients
         cols = ["patient_id", *pcols]
         con.executemany(f"INSERT INTO patients ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                         sql_records(new_p, cols))
         ids = dict(con.execute("SELECT patient_id, id FROM patients").fetchall())
-        new_a = assessments.iloc[keep_a]
-        pid = new_a["patient_id"].map(ids).to_numpy(dtype=object).tolist()
-        insert = f"INSERT INTO assessments (pid, date, {', '.join(acols)}) VALUES ({', '.join('?' * (len(acols) + 2))})"
-        _bulk_insert(con, insert, sql_records(new_a, ["date", *acols], lead=pid), sorted(set(pid)))
+        new_a = assessments.iloc[np.setdiff1d(np.arange(len(assessments)), drop_a)] if len(drop_a) else assessments
+        codes, names = pd.factorize(new_a["patient_id"], use_na_sentinel=True)  # each patient looked up once
+        pid = np.array([ids.get(name) for name in names] + [None], dtype=object)[codes].tolist()
+        insert, rows = _insert_rows(new_a, pid, ["date", *acols])
+        _bulk_insert(con, insert, rows, sorted(set(pid)))
         result.patients_added, result.assessments_added = len(new_p), len(new_a)
         result.patients_skipped, result.assessments_skipped = len(p_same), len(a_same)
         result.rejected = len(a_conf)

@@ -156,8 +156,11 @@ def _check(frame: pd.DataFrame, rows: np.ndarray, source: str, evidence):
         found += _remap(err, where).to_dict("records")
         patients = None
     measures = [c for c in MEASURE_COLUMNS if c in frame]
-    only_patient = frame["date"].isna() & frame[measures].isna().all(axis=1) & frame["patient_id"].notna()
-    is_assessment = ~only_patient.to_numpy()
+    undated = np.flatnonzero(frame["date"].isna().to_numpy())  # only these can be patient-only rows
+    is_assessment = np.ones(len(frame), dtype=bool)
+    if len(undated):
+        part = frame.iloc[undated]
+        is_assessment[undated] = ~(part[measures].isna().all(axis=1) & part["patient_id"].notna()).to_numpy()
     araw = frame.loc[is_assessment, ["patient_id", "date", *measures]].reset_index(drop=True)
     arows = rows[is_assessment]
     with_visits = None

@@ -283,3 +283,41 @@ def test_bulk_import_keeps_the_baseline_rule_and_the_trigger(tmp_path):
         assert guard.fetchone()[0] == 1
         with pytest.raises(StoreError):
             s.import_frames(p.assign(patient_id="B"), a.assign(patient_id="B", date=a["date"] - pd.Timedelta(days=400)))
+
+
+def test_packed_insert_stores_exactly_what_it_is_given(tmp_path):
+    """Bulk inserts send whole numbers bit-packed and missing values as sentinels (transport
+    only): the stored values and types are those of a plain insert, and a value that would not
+    survive the packing reaches the CHECK constraints as it is."""
+    from painkit._storeio import _insert_rows, sql_records
+    from painkit.sample import synthetic_cohort
+    from painkit.schema import ASSESSMENT_FIELDS, validate_patients
+
+    cols = [f.name for f in ASSESSMENT_FIELDS if f.name != "patient_id"]
+    patients, assessments = synthetic_cohort(30, seed=5)
+    assessments = assessments.assign(notes=assessments["notes"].where(assessments.index != 3, ""))
+    dumps = []
+    for packed in (True, False):
+        with Store(tmp_path / f"p{packed}.db") as s:
+            s.import_frames(patients, assessments.iloc[:0])
+            ids = dict(s._con.execute("SELECT patient_id, id FROM patients").fetchall())
+            pid = assessments["patient_id"].map(ids).tolist()
+            sql, rows = _insert_rows(assessments, pid, cols) if packed else (
+                f"INSERT INTO assessments (pid, {', '.join(cols)}) VALUES ({', '.join('?' * (len(cols) + 1))})",
+                sql_records(assessments, cols, lead=pid))
+            with s._write() as con:
+                con.executemany(sql, rows)
+            typed = ", ".join(f"{c}, typeof({c})" for c in ["pid", *cols])
+            dumps.append(s._con.execute(f"SELECT {typed} FROM assessments ORDER BY pid, date").fetchall())
+    assert dumps[0] == dumps[1] and len(dumps[0]) == len(assessments)
+    p = validate_patients(pd.DataFrame({"patient_id": ["A"], "plan": ["pt"], "plan_start": pd.to_datetime(["2024-01-01"])}))
+    for bad in ({"nrs": 14}, {"nrs": -1}, {"nrs": 2.5}, {"bpi_worst": 15}, {"bpi_worst": 16}, {"mood_flag": 2},
+                {"mood_flag": 3}, {"exercise_sessions_done": 511}, {"walk_m": -1.0}):
+        a = pd.DataFrame({"patient_id": ["A", "A"], "date": pd.to_datetime(["2024-01-01", "2024-01-02"]), "nrs": [5, 5]})
+        for col, value in bad.items():
+            a[col] = [None if col != "nrs" else 5, value]
+            a[col] = a[col].astype(type(value)) if col == "nrs" or isinstance(value, float) else a[col].astype("Int64")
+        with Store(":memory:") as s:
+            with pytest.raises(StoreError, match=f"CHECK constraint failed: {list(bad)[0]}"):
+                s.import_frames(p, a.reindex(columns=[f.name for f in ASSESSMENT_FIELDS]))
+            assert s.counts()["assessments"] == 0
