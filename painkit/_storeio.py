@@ -11,7 +11,9 @@ then placed by key.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -364,6 +366,22 @@ def _insert_rows(frame: pd.DataFrame, pid: list, cols: list[str]) -> tuple[str, 
     return sql, list(zip(*params))
 
 
+def _executemany(con, sql: str, rows: list[tuple], *, chunk: int = 32) -> None:
+    """``con.executemany(sql, rows)`` for an INSERT with numbered parameters (``?1``, ...), sent
+    as multi-row statements of ``chunk`` rows: the sqlite3 module's per-statement overhead is
+    paid once per chunk instead of once per row."""
+    width = len(rows[0]) if rows else 0
+    chunk = max(1, min(chunk, 900 // max(width, 1)))  # within any SQLite's parameter limit
+    whole = len(rows) // chunk * chunk
+    if chunk > 1 and whole:
+        head, values = sql.split(" VALUES ", 1)
+        many = head + " VALUES " + ", ".join(
+            re.sub(r"\?(\d+)", lambda m, r=r: f"?{int(m.group(1)) + r * width}", values) for r in range(chunk))
+        chain = itertools.chain.from_iterable
+        con.executemany(many, (tuple(chain(rows[i:i + chunk])) for i in range(0, whole, chunk)))
+    con.executemany(sql, rows[whole:])
+
+
 _GUARD = "assessments_after_baseline_insert"
 _BULK = 1000
 
@@ -374,10 +392,10 @@ def _bulk_insert(con, sql: str, rows: list, pids: list) -> None:
     less work per row). A failure or a kill rolls the trigger's removal back too."""
     guard = con.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_GUARD,)).fetchone()
     if len(rows) < _BULK or guard is None:
-        con.executemany(sql, rows)
+        _executemany(con, sql, rows)
         return
     con.execute(f"DROP TRIGGER {_GUARD}")
-    con.executemany(sql, rows)
+    _executemany(con, sql, rows)
     con.execute(guard[0])
     early = con.execute(
         "SELECT p.patient_id, a.date, p.plan_start FROM assessments AS a JOIN patients AS p ON p.id = a.pid "

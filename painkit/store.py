@@ -261,6 +261,9 @@ class Store:
                 mode = self._con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode.lower() != "wal":
                     raise StoreError(f"{self.path}: could not switch to write-ahead logging (mode {mode})")
+            # In WAL mode NORMAL is durable enough: a commit is atomic and consistent, and the
+            # WAL is synced at checkpoints; a power cut (not a process crash) can lose at most the
+            # last commits, never corrupt the store or leave a half-applied import.
             self._con.execute("PRAGMA synchronous = NORMAL")
             self.migrate()
         except (sqlite3.DatabaseError, OSError) as exc:
@@ -284,6 +287,13 @@ class Store:
     def version(self) -> int:
         """The schema version of the file (``PRAGMA user_version``)."""
         return self._con.execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def data_version(self) -> tuple[int, int]:
+        """A token that changes whenever the stored data may have changed since it was last read:
+        a commit by another connection (``PRAGMA data_version``) or a change made through this
+        one (``total_changes``). Callers that keep what they read compare it to re-read."""
+        return (self._con.execute("PRAGMA data_version").fetchone()[0], self._con.total_changes)
 
     def migrate(self) -> int:
         """Bring the schema to :data:`SCHEMA_VERSION`; returns the number of migrations run."""

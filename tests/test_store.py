@@ -286,10 +286,10 @@ def test_bulk_import_keeps_the_baseline_rule_and_the_trigger(tmp_path):
 
 
 def test_packed_insert_stores_exactly_what_it_is_given(tmp_path):
-    """Bulk inserts send whole numbers bit-packed and missing values as sentinels (transport
-    only): the stored values and types are those of a plain insert, and a value that would not
+    """Bulk inserts send whole numbers bit-packed and missing values as sentinels, several rows
+    per statement (transport only): the stored values and types are those of a plain insert, and a value that would not
     survive the packing reaches the CHECK constraints as it is."""
-    from painkit._storeio import _insert_rows, sql_records
+    from painkit._storeio import _executemany, _insert_rows, sql_records
     from painkit.sample import synthetic_cohort
     from painkit.schema import ASSESSMENT_FIELDS, validate_patients
 
@@ -306,7 +306,10 @@ def test_packed_insert_stores_exactly_what_it_is_given(tmp_path):
                 f"INSERT INTO assessments (pid, {', '.join(cols)}) VALUES ({', '.join('?' * (len(cols) + 1))})",
                 sql_records(assessments, cols, lead=pid))
             with s._write() as con:
-                con.executemany(sql, rows)
+                if packed:
+                    _executemany(con, sql, rows)  # multi-row statements
+                else:
+                    con.executemany(sql, rows)
             typed = ", ".join(f"{c}, typeof({c})" for c in ["pid", *cols])
             dumps.append(s._con.execute(f"SELECT {typed} FROM assessments ORDER BY pid, date").fetchall())
     assert dumps[0] == dumps[1] and len(dumps[0]) == len(assessments)
