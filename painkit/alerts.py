@@ -57,7 +57,9 @@ ALERT_CODES = list(ALERTS)
 
 def _iso(days) -> pd.Series:
     days = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
-    return pd.Series(days).dt.strftime("%Y-%m-%d")
+    text = np.datetime_as_string(days, unit="D").astype(object)  # YYYY-MM-DD, no pandas per call
+    text[np.isnat(days)] = np.nan
+    return pd.Series(text, dtype=object)
 
 
 def alerts(patients, assessments, *, as_of=None, rules=None, validate: bool = True) -> pd.DataFrame:
@@ -142,17 +144,24 @@ def alerts(patients, assessments, *, as_of=None, rules=None, validate: bool = Tr
             reason = ("re-measure was due " + _iso(s["due"][hit]) + f" (every {rules.remeasure_weeks:g} weeks); as of "
                       + str(c["today"].date()))
         level, message = ALERTS[code]
-        parts.append(pd.DataFrame({
-            "pos": hit, "rank": ALERT_LEVELS.index(level), "k": ALERT_CODES.index(code),
-            "patient_id": pid[hit], "date": _days(date_day[hit]), "level": level, "code": code,
-            "message": message, "reason": np.asarray(reason, dtype=object) if not isinstance(reason, str)
-            else np.full(len(hit), reason, dtype=object),
-        }))
+        m = len(hit)
+        parts.append({
+            "pos": hit, "rank": np.full(m, ALERT_LEVELS.index(level)), "k": np.full(m, ALERT_CODES.index(code)),
+            "patient_id": np.asarray(pid[hit], dtype=object), "date": _days(date_day[hit]),
+            "level": np.full(m, level, dtype=object), "code": np.full(m, code, dtype=object),
+            "message": np.full(m, message, dtype=object), "reason": np.asarray(reason, dtype=object)
+            if not isinstance(reason, str) else np.full(m, reason, dtype=object),
+        })
     if not parts:
         return pd.DataFrame({"patient_id": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
                              "level": pd.Categorical([], ALERT_LEVELS, ordered=True),
                              **{k: pd.Series(dtype=object) for k in ("code", "message", "reason")}})
-    table = pd.concat(parts, ignore_index=True).sort_values(["rank", "pos", "k"], kind="stable")
-    table["level"] = pd.Categorical(table["level"], ALERT_LEVELS, ordered=True)
-    return table[["patient_id", "date", "level", "code", "message", "reason"]].reset_index(drop=True)
+    # one table from the arrays of every code, urgent first, then patient, then code order
+    col = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    order = np.lexsort((col["k"], col["pos"], col["rank"]))
+    return pd.DataFrame({
+        "patient_id": col["patient_id"][order], "date": col["date"][order],
+        "level": pd.Categorical(col["level"][order], ALERT_LEVELS, ordered=True),
+        "code": col["code"][order], "message": col["message"][order], "reason": col["reason"][order],
+    })
 

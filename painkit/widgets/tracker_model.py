@@ -95,17 +95,38 @@ def _schedule(plan: str, start: str) -> pd.DataFrame:
     return personal_plan(plan, pd.Timestamp(start))
 
 
+@functools.lru_cache(maxsize=None)
+def _offers_validate(function) -> bool:
+    import inspect
+
+    return "validate" in inspect.signature(function).parameters
+
+
 def _unvalidated(function, *args, **kwargs):
     """Call a core function with ``validate=False`` when it offers that option.
 
     The store returns tables already validated to the schema's dtypes; validating them again
     is most of the cost of refreshing one patient.
     """
-    import inspect
-
-    if "validate" in inspect.signature(function).parameters:
+    if _offers_validate(function):
         kwargs["validate"] = False
     return function(*args, **kwargs)
+
+
+def _join_tracked(scored: pd.DataFrame, tracked: pd.DataFrame) -> pd.DataFrame:
+    """``scored`` left-joined with ``tracked`` on patient and date.
+
+    Both come from one patient's assessments sorted by date; when ``tracked`` holds exactly the
+    same (patient, date) rows in the same order (no assessment after ``as_of``), its columns
+    are placed alongside directly, otherwise a merge does the join.
+    """
+    same = (len(scored) == len(tracked)
+            and (scored["date"].to_numpy() == tracked["date"].to_numpy()).all()
+            and (scored["patient_id"].to_numpy() == tracked["patient_id"].to_numpy()).all())
+    if not same:
+        return scored.merge(tracked, on=["patient_id", "date"], how="left")
+    extra = tracked.drop(columns=["patient_id", "date"]).reset_index(drop=True)
+    return pd.concat([scored.reset_index(drop=True), extra], axis=1)
 
 
 class TrackerModel(t.HasTraits):
@@ -167,6 +188,8 @@ class TrackerModel(t.HasTraits):
         self._store_arg = store
         self._store = None
         self._as_of = as_of
+        self._patients_cache = None  # (store data_version, patients table) of the last read
+        self._loading = False
         self.evidence = evidence or load_evidence()
         super().__init__(**kwargs)
         self._recompute_estimate()
@@ -203,6 +226,8 @@ class TrackerModel(t.HasTraits):
 
     @t.observe("baseline", "plan", "combine")
     def _on_inputs(self, change):
+        if self._loading:  # _load_patient recomputes once after setting them all
+            return
         self._recompute_estimate()
         self.chart_version += 1
 
@@ -251,8 +276,28 @@ class TrackerModel(t.HasTraits):
     # ------------------------------------------------------------------ patients
     def refresh_patients(self) -> None:
         """Re-read the list of stored patients."""
-        patients = self.store.patients()
+        patients = self._patients()
         self.patient_ids = sorted(str(p) for p in patients["patient_id"])
+
+    def _patients(self) -> pd.DataFrame:
+        """The stored patients table, re-read only when the store has changed since the last read
+        (:attr:`painkit.store.Store.data_version`; a store without it is read every time)."""
+        store = self.store
+        version = getattr(store, "data_version", None)
+        cached = self._patients_cache
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        patients = store.patients()
+        self._patients_cache = (version, patients) if version is not None else None
+        return patients
+
+    def _patient_row(self, patient_id: str) -> pd.DataFrame:
+        """One patient's row (a one-row patients table); StoreError when unknown."""
+        patients = self._patients()
+        row = patients[patients["patient_id"] == patient_id]
+        if row.empty:  # let the store say it, in its words
+            return self.store.patients(patient_id).reset_index(drop=True)
+        return row.reset_index(drop=True)
 
     def select_patient(self, patient_id: str) -> None:
         """Load a stored patient: baseline, plan, assessments, alerts and schedule.
@@ -279,34 +324,39 @@ class TrackerModel(t.HasTraits):
     def _load_patient(self) -> None:
         pid = self.patient_id
         try:
-            row = self.store.patients(pid)
+            row = self._patient_row(pid)
         except PainkitError as exc:
             self._say(str(exc), "error")
             return
         patient = row.iloc[0].to_dict()
         self.patient = patient
-        self._refresh_patient_outputs(patients=row.reset_index(drop=True))
+        self._refresh_patient_outputs(patients=row, chart=False)
         base = self.assessments
         start = pd.Timestamp(patient["plan_start"])
         at_start = base.loc[base["date"] == start, "nrs"] if len(base) else pd.Series([], dtype=float)
         if len(at_start) and pd.notna(at_start.iloc[0]):
             patient["_baseline"] = int(at_start.iloc[0])
             self.patient = dict(patient)
-        with self.hold_trait_notifications():
-            if "_baseline" in patient:
-                self.baseline = patient["_baseline"]
-            self.plan = parse_plan(str(patient["plan"]), self.evidence)
+        self._loading = True
+        try:
+            with self.hold_trait_notifications():
+                if "_baseline" in patient:
+                    self.baseline = patient["_baseline"]
+                self.plan = parse_plan(str(patient["plan"]), self.evidence)
+        finally:
+            self._loading = False
+        self._recompute_estimate()  # once, for the new baseline and plan together
         self.whatif_text = self._whatif()
         self.chart_version += 1
 
-    def _refresh_patient_outputs(self, patients: pd.DataFrame | None = None) -> None:
+    def _refresh_patient_outputs(self, patients: pd.DataFrame | None = None, *, chart: bool = True) -> None:
         from ..instruments import score_instruments
         from ..tracking import alerts, next_due, track
 
         pid = self.patient_id
         store = self.store
         if patients is None:
-            patients = store.patients(pid).reset_index(drop=True)
+            patients = self._patient_row(pid)
         assessments = store.assessments(pid).sort_values("date").reset_index(drop=True)
         as_of = pd.Timestamp(self.as_of)
         # The store hands out validated tables: skip re-validation where the core allows it.
@@ -314,7 +364,7 @@ class TrackerModel(t.HasTraits):
         tracked = _unvalidated(track, patients, assessments, as_of=as_of, combine=self.combine)
         keep = ["patient_id", "date", *(c for c in tracked.columns if c not in scored.columns)]
         self.assessments = scored
-        self.progress = scored.merge(tracked[keep], on=["patient_id", "date"], how="left")
+        self.progress = _join_tracked(scored, tracked[keep])
         found = _unvalidated(alerts, patients, assessments, as_of=as_of)
         if len(found):
             order = {level: i for i, level in enumerate(LEVEL_ORDER)}
@@ -328,7 +378,8 @@ class TrackerModel(t.HasTraits):
         patient = patients.iloc[0]
         self.schedule = _schedule(str(patient["plan"]), pd.Timestamp(patient["plan_start"]).date().isoformat())
         self.outputs_version += 1
-        self.chart_version += 1
+        if chart:
+            self.chart_version += 1
 
     def create_patient(self, patient_id, *, plan_start=None, sex=None, birth_year=None, height_cm=None,
                        weight_kg=None, condition=None, pain_duration_months=None) -> bool:
@@ -355,7 +406,7 @@ class TrackerModel(t.HasTraits):
                 "condition": (condition or "").strip() or None,
                 "pain_duration_months": _number(pain_duration_months, "Pain duration (months)", 0, 1200),
             }
-            if pid in set(self.store.patients()["patient_id"]):
+            if pid in set(self._patients()["patient_id"]):
                 raise InputError(f"Patient id: {pid!r} is already in the store; choose it from the list")
             fields = {k: v for k, v in fields.items() if v is not None}
             self.store.add_patient(pid, plan=plan_label(self.plan), plan_start=start, **fields)
@@ -413,7 +464,7 @@ class TrackerModel(t.HasTraits):
                 values["notes"] = notes
             if fields:
                 raise InputError(f"unknown field(s) {', '.join(sorted(fields))}")
-            self.store.add_update(self.patient_id, when, **values)
+            self._write_update(when, values)
         except PainkitError as exc:
             self._say(str(exc), "error")
             return False
@@ -422,6 +473,18 @@ class TrackerModel(t.HasTraits):
         extra = f" Red flag recorded ({', '.join(flags)}): see the alerts." if flags else ""
         self._say(f"Update of {when} stored: NRS {values['nrs']}.{extra}", "success")
         return True
+
+    def _write_update(self, when, values) -> None:
+        """Store one assessment. It leaves the patients table as it was, so a patients table
+        read before stays current when no other connection committed in between."""
+        store = self.store
+        cached = self._patients_cache
+        before = getattr(store, "data_version", None)
+        store.add_update(self.patient_id, when, **values)
+        if cached is not None and before is not None and cached[0] == before:
+            after = store.data_version
+            if after[0] == before[0]:  # only this connection wrote: assessments and history rows
+                self._patients_cache = (after, cached[1])
 
     # ------------------------------------------------------------------ report
     def generate_report(self, *, output_dir=None) -> str:
