@@ -94,10 +94,16 @@ def alerts(patients, assessments, *, as_of=None, rules=None, validate: bool = Tr
     0  urgent  red_flag_weakness
     1  advice      opioid_bridge
     """
-    from .tracking import _core, _days, _patient_state
+    from .tracking import _core, _patient_state
 
     c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None, validate=validate)
-    s = _patient_state(c)
+    return _alerts_frame(c, _patient_state(c))
+
+
+def _alerts_frame(c, s) -> pd.DataFrame:
+    """The alerts table from the tracking core ``c`` and its per-patient state ``s``."""
+    from .tracking import _days
+
     rules = c["rules"]
     pid, P = c["pid"], c["P"]
     date_day = np.where(c["has"], s["latest_day"], c["start_day"])

@@ -63,6 +63,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "TRACK_COLUMNS",
     "track",
+    "track_all",
     "alerts",
     "summarize_cohort",
     "summarize_patient",
@@ -273,6 +274,10 @@ def track(patients, assessments, *, as_of=None, rules=None, combine=None, assump
     """
     c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions,
               validate=validate)
+    return _track_frame(c)
+
+
+def _track_frame(c) -> pd.DataFrame:
     expected, low, high = c["band"](np.arange(c["n"]))
     pos = c["position"](c["nrs"], low, high)
     return pd.DataFrame(
@@ -489,13 +494,48 @@ def next_due(patients, assessments, *, as_of=None, rules=None, validate: bool = 
         ``as_of``), in the patients table's order.
     """
     c = _core(patients, assessments, as_of=as_of, rules=rules, combine=None, assumptions=None, validate=validate)
-    s = _patient_state(c)
+    return _next_due_frame(c, _patient_state(c))
+
+
+def _next_due_frame(c, s) -> pd.DataFrame:
     return pd.DataFrame({
         "patient_id": c["pid"],
         "latest_date": _nat(s["latest_day"], c["has"]),
         "next_due": _days(s["due"]),
         "overdue": s["flags"]["remeasure_overdue"],
     })
+
+
+def track_all(patients, assessments, *, as_of=None, rules=None, combine=None, assumptions=None,
+              validate: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`track`, :func:`painkit.alerts.alerts` and :func:`next_due` of the same tables at
+    once, validating and computing the shared quantities one time (what an app showing one
+    patient's progress, alerts and next re-measure needs on every change).
+
+    Parameters are those of :func:`track` (``combine`` and ``assumptions`` only shape the
+    expected band of :func:`track`; the alerts and due dates do not depend on them).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame, pandas.DataFrame)
+        Exactly what ``track(...)``, ``alerts(...)`` and ``next_due(...)`` return for the same
+        arguments.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"patient_id": ["a"], "plan": ["cbt"], "plan_start": ["2026-01-05"]})
+    >>> a = pd.DataFrame({"patient_id": ["a"] * 2, "date": ["2026-01-05", "2026-02-02"], "nrs": [8, 7]})
+    >>> tracked, found, due = track_all(p, a, as_of="2026-04-01")
+    >>> list(tracked["category"]), list(found["code"]), str(due["next_due"].iloc[0].date())
+    (['no change', 'minimal'], ['no_education', 'remeasure_overdue'], '2026-03-02')
+    """
+    from .alerts import _alerts_frame
+
+    c = _core(patients, assessments, as_of=as_of, rules=rules, combine=combine, assumptions=assumptions,
+              validate=validate)
+    s = _patient_state(c)
+    return _track_frame(c), _alerts_frame(c, s), _next_due_frame(c, s)
 
 
 from ._tracking_reference import summarize_by_patient, summarize_patient  # noqa: E402  (per-patient form)

@@ -399,3 +399,17 @@ def test_validate_false_gives_the_same_summary_for_validated_tables():
     a = summarize_cohort(vp, va, as_of="2025-12-01")
     b = summarize_cohort(vp, va, as_of="2025-12-01", validate=False)
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("as_of", ["2025-06-01", "2025-12-01", "2027-01-01"])
+def test_track_all_equals_track_alerts_and_next_due(as_of):
+    from painkit.tracking import track_all
+
+    patients, assessments = random_cohort(25, 11)
+    tracked, found, due = track_all(patients, assessments, as_of=as_of, combine="independent")
+    assert len(found) > 0
+    pd.testing.assert_frame_equal(tracked, track(patients, assessments, as_of=as_of, combine="independent"))
+    pd.testing.assert_frame_equal(found, alerts(patients, assessments, as_of=as_of))
+    pd.testing.assert_frame_equal(due, next_due(patients, assessments, as_of=as_of))
+    p, a = patients.iloc[:0], assessments.iloc[:0]
+    assert [len(t) for t in track_all(p, a)] == [0, 0, 0]

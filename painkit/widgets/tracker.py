@@ -78,6 +78,7 @@ class TrackerApp(W.VBox):
 
     def __init__(self, model: TrackerModel | None = None, *, store=None, as_of=None, deferred=None, **kwargs):
         self.model = model or TrackerModel(store, as_of=as_of)
+        self._schedule_shown = None  # (schedule table, its HTML)
         m = self.model
         self.disclaimer = W.HTML(f"<div class='painkit-disclaimer' style='background:#fff3cd;padding:6px'>"
                                  f"<b>{html.escape(DISCLAIMER)}</b></div>")
@@ -244,8 +245,12 @@ class TrackerApp(W.VBox):
                 "bpi_interference", "peg_score", "walk_m", "walk_pct_predicted"]
         self.progress_table.value = _table(m.progress, cols, classes="painkit-progress",
                                            empty="No patient chosen: the chart shows the expected range only.")
-        schedule = _table(m.schedule, ["date", "week", "step", "activity", "detail", "load"],
-                          classes="painkit-schedule", empty="Choose or create a patient to see the plan schedule.")
+        if self._schedule_shown is None or self._schedule_shown[0] is not m.schedule:
+            # the model hands out one schedule table per plan and start: render it once
+            self._schedule_shown = (m.schedule, _table(m.schedule, ["date", "week", "step", "activity", "detail", "load"],
+                                                       classes="painkit-schedule",
+                                                       empty="Choose or create a patient to see the plan schedule."))
+        schedule = self._schedule_shown[1]
         overdue = " (overdue)" if m.summary.get("overdue") is True else ""
         due = f"<p class='painkit-next-due'><b>Next re-measure due: {m.next_due}{overdue}</b></p>" if m.next_due else ""
         self.schedule_html.value = due + schedule

@@ -351,7 +351,7 @@ class TrackerModel(t.HasTraits):
 
     def _refresh_patient_outputs(self, patients: pd.DataFrame | None = None, *, chart: bool = True) -> None:
         from ..instruments import score_instruments
-        from ..tracking import alerts, next_due, track
+        from ..tracking import track_all
 
         pid = self.patient_id
         store = self.store
@@ -361,17 +361,16 @@ class TrackerModel(t.HasTraits):
         as_of = pd.Timestamp(self.as_of)
         # The store hands out validated tables: skip re-validation where the core allows it.
         scored = _unvalidated(score_instruments, assessments, patients=patients)
-        tracked = _unvalidated(track, patients, assessments, as_of=as_of, combine=self.combine)
+        # progress, alerts and the next due date from one pass of the tracking core
+        tracked, found, due = _unvalidated(track_all, patients, assessments, as_of=as_of, combine=self.combine)
         keep = ["patient_id", "date", *(c for c in tracked.columns if c not in scored.columns)]
         self.assessments = scored
         self.progress = _join_tracked(scored, tracked[keep])
-        found = _unvalidated(alerts, patients, assessments, as_of=as_of)
         if len(found):
             order = {level: i for i, level in enumerate(LEVEL_ORDER)}
             found = found.assign(_o=found["level"].map(order).fillna(len(order))).sort_values(
                 ["_o", "date"], ascending=[True, False], kind="stable").drop(columns="_o").reset_index(drop=True)
         self.alerts = found
-        due = _unvalidated(next_due, patients, assessments, as_of=as_of)
         self.summary = due.iloc[0].to_dict() if len(due) else {}
         due = self.summary.get("next_due")
         self.next_due = "" if due is None or pd.isna(due) else str(pd.Timestamp(due).date())
