@@ -219,21 +219,41 @@ def _unique_text(raw: pd.Series):
     return codes, text
 
 
+def _as_text(uniques) -> list:
+    """The unique values as strings, exactly as ``Series.astype(str)`` makes them.
+
+    Plain ``str``/``int``/``float``/``bool`` values (all a table of typed cells holds) are
+    converted here without building a Series; anything else goes through pandas.
+    """
+    out = []
+    for u in uniques:
+        t = type(u)
+        if t is str:
+            out.append(u)
+        elif t is int or t is bool or t is float:
+            out.append(str(u))  # float: str(x) == f"{x}", what astype(str) uses
+        else:
+            return pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype(str).tolist()
+    return out
+
+
 def _unique_text_same(raw: pd.Series):
     """As :func:`_unique_text`, plus whether every value was already stripped and non-empty."""
-    missing = raw.isna().to_numpy()
+    values = raw.array if isinstance(raw.dtype, pd.api.extensions.ExtensionDtype) else raw.to_numpy()
+    missing = np.asarray(pd.isna(values), dtype=bool)
     if 2 * missing.sum() > len(missing):  # a sparse column (therapies, notes): hash only the values present
-        present_codes, uniques = pd.factorize(raw[~missing], use_na_sentinel=True)
-        codes = np.full(len(raw), -1, dtype=np.intp)
+        present_codes, uniques = pd.factorize(values[~missing], use_na_sentinel=True)
+        codes = np.full(len(values), -1, dtype=np.intp)
         codes[~missing] = present_codes
     else:
-        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    original = pd.Series(uniques, dtype=object).astype(str)
-    stripped = original.str.strip()
-    same = bool((stripped == original).all())
-    text = np.append(stripped.to_numpy(dtype=object), None)
-    empty = np.append(text[:-1] == "", True)
-    if empty[:-1].any():
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    original = _as_text(uniques)
+    stripped = [u.strip() for u in original]
+    same = stripped == original
+    text = np.empty(len(stripped) + 1, dtype=object)
+    text[:-1] = stripped  # the sentinel (None) stays last
+    if "" in stripped:
+        empty = np.append(text[:-1] == "", True)
         same = False
         codes = np.where(empty[codes], -1, codes)
     return codes, text, same
@@ -243,8 +263,19 @@ def _take(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return values[codes]  # codes -1 picks the sentinel at the end
 
 
-def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> pd.Series:
-    """Coerce one column to its declared dtype, recording every value that breaks a rule."""
+def _floats(values) -> np.ndarray:
+    """``pd.to_numeric(values, errors="coerce")`` as a writable float array (NaN for missing)."""
+    num = pd.to_numeric(values, errors="coerce")
+    if isinstance(num, np.ndarray) and num.dtype.kind in "iuf":
+        return num.astype(float)  # always a copy
+    return pd.Series(num).to_numpy(dtype=float, na_value=np.nan, copy=True)
+
+
+_STRING = pd.StringDtype("python", na_value=pd.NA)
+
+
+def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence):
+    """Coerce one column to its declared dtype (an array), recording every value that breaks a rule."""
     kind = f.kind
     is_text = raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
     same = False
@@ -253,7 +284,7 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
         present = codes >= 0
     else:
         codes, uniq = None, None
-        present = raw.notna().to_numpy().copy()
+        present = np.asarray(raw.notna().to_numpy(), dtype=bool).copy()
     objects = None
 
     def original(mask):
@@ -270,7 +301,7 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
     if kind in ("score", "int", "float"):
         rule = _describe(kind, f)
         if is_text:
-            uvals = pd.to_numeric(pd.Series(uniq[:-1], dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            uvals = _floats(uniq[:-1])
             values = _take(np.append(uvals, np.nan), codes)
         else:
             values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
@@ -284,29 +315,29 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
                 bad |= ok & (np.floor(values) != values)
         if bad.any():
             flag(bad, f"allowed: {rule}")
-        values[~ok | bad] = np.nan
+        mask = ~ok | bad
+        values[mask] = np.nan
         if kind == "float":
-            return pd.Series(pd.array(values, dtype="Float64"), index=raw.index)
-        return pd.Series(pd.array(values, dtype="Float64").astype("Int64"), index=raw.index)
+            return pd.arrays.FloatingArray(values, mask)
+        values[mask] = 0  # whole numbers within the declared range: exact as int64
+        return pd.arrays.IntegerArray(values.astype(np.int64), mask)
     if kind == "bool":
         if pd.api.types.is_bool_dtype(raw.dtype):
-            return raw.astype("boolean")
+            return raw.astype("boolean").array
         if not is_text:
             codes, uniq = _unique_text(raw.astype(object))
-        lowered = np.array([str(u).lower() if u is not None else "" for u in uniq], dtype=object)
-        truth = np.where(np.isin(lowered, list(_TRUE)), 1, np.where(np.isin(lowered, list(_FALSE)), 0, -1))
+        lowered = [str(u).lower() if u is not None else "" for u in uniq]
+        truth = np.array([1 if u in _TRUE else 0 if u in _FALSE else -1 for u in lowered], dtype=np.int64)
         truth[-1] = -2  # missing
         per_row = _take(truth, codes)
         bad = per_row == -1
         if bad.any():
             flag(bad, "allowed: yes/no, true/false or 1/0")
-        out = pd.array(per_row == 1, dtype="boolean")
-        out[per_row < 0] = pd.NA
-        return pd.Series(out, index=raw.index)
+        return pd.arrays.BooleanArray(per_row == 1, per_row < 0)
     if kind == "date":
         if pd.api.types.is_datetime64_any_dtype(raw.dtype):
             values = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) else raw
-            return values.dt.normalize().astype("datetime64[ns]")
+            return values.dt.normalize().astype("datetime64[ns]").to_numpy()
         if not is_text:
             codes, uniq = _unique_text(raw.astype(object))
         udates = pd.to_datetime(pd.Series(uniq[:-1], dtype=object), errors="coerce", format="mixed")
@@ -316,7 +347,7 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
         bad = present & np.isnat(values)
         if bad.any():
             flag(bad, "not a date; allowed: YYYY-MM-DD")
-        return pd.Series(values, index=raw.index, dtype="datetime64[ns]")
+        return values.astype("datetime64[ns]", copy=False)
     # text kinds
     if not is_text:
         codes, uniq = _unique_text(raw.astype(object))
@@ -342,10 +373,10 @@ def _coerce_column(raw: pd.Series, f: Field, problems: _Problems, evidence) -> p
         canonical = _canonical_arms(uniq, codes, f, problems, evidence)
         same = same and bool((canonical[:-1] == uniq[:-1]).all())
         uniq = canonical
-    if same and kind != "category" and raw.dtype == pd.StringDtype("python", na_value=pd.NA):
+    if same and kind != "category" and raw.dtype == _STRING:
         # Nothing changed: keep the input array rather than rebuild a million strings.
-        return pd.Series(raw.array, index=raw.index, copy=False)
-    return pd.Series(pd.array(_take(uniq, codes), dtype="string"), index=raw.index)
+        return raw.array
+    return pd.array(_take(uniq, codes), dtype="string")
 
 
 def _canonical_arms(uniq: np.ndarray, codes: np.ndarray, f: Field, problems: _Problems, evidence) -> np.ndarray:
@@ -386,25 +417,29 @@ def _validate(data: pd.DataFrame, fields, *, source, row_offset, evidence, what)
         data = data.reset_index(drop=True)
     problems = _Problems(data, row_offset)
     out = {}
+    present = set(data.columns)
     for f in fields:
-        if f.name in data.columns:
+        if f.name in present:
             out[f.name] = _coerce_column(data[f.name], f, problems, evidence)
         else:
-            out[f.name] = _all_missing(f.kind, data.index)
-    return pd.DataFrame(out, copy=False), problems
+            out[f.name] = _all_missing(f.kind, len(data))
+    # One frame from the column arrays (no per-column Series, no index alignment).
+    return pd.DataFrame(out, index=data.index, copy=False), problems
 
 
-def _all_missing(kind: str, index: pd.Index) -> pd.Series:
+def _all_missing(kind: str, n: int):
     """An absent optional column: all missing, in its declared dtype (built without a scan)."""
-    n, dtype = len(index), _PANDAS_TYPES[kind]
+    dtype = _PANDAS_TYPES[kind]
     mask = np.ones(n, dtype=bool)
     if dtype == "Int64":
-        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), mask), index=index, copy=False)
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), mask)
     if dtype == "Float64":
-        return pd.Series(pd.arrays.FloatingArray(np.zeros(n, dtype=np.float64), mask), index=index, copy=False)
+        return pd.arrays.FloatingArray(np.zeros(n, dtype=np.float64), mask)
     if dtype == "boolean":
-        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, dtype=bool), mask), index=index, copy=False)
-    return pd.Series(pd.NA if kind != "date" else pd.NaT, index=index, dtype=dtype)
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), mask)
+    if kind == "date":
+        return np.full(n, np.datetime64("NaT", "ns"))
+    return pd.arrays.StringArray(np.full(n, pd.NA, dtype=object))
 
 
 def _raise(problems: pd.DataFrame, *, source, what) -> None:
@@ -452,9 +487,8 @@ def validate_patients(
     table, problems = _validate(patients, PATIENT_FIELDS, source=source, row_offset=row_offset, evidence=evidence, what="patients")
     dup = table["patient_id"].duplicated(keep="first").to_numpy() & table["patient_id"].notna().to_numpy()
     problems.add(np.flatnonzero(dup), "patient_id", table["patient_id"].to_numpy(dtype=object)[dup], "patient listed twice")
-    found = problems.table()
-    if len(found):
-        _raise(found, source=source, what="patients")
+    if problems.parts:
+        _raise(problems.table(), source=source, what="patients")
     return table
 
 
@@ -509,7 +543,8 @@ def validate_assessments(
     if dup.any():
         problems.add(np.flatnonzero(dup), "date", _iso(table["date"])[dup], "second assessment of this patient on this date")
     done, planned = table["exercise_sessions_done"], table["exercise_sessions_planned"]
-    over = (done > planned).fillna(False).to_numpy()
+    with np.errstate(invalid="ignore"):  # missing (NaN) compares False
+        over = done.to_numpy(dtype=float, na_value=np.nan) > planned.to_numpy(dtype=float, na_value=np.nan)
     problems.add(np.flatnonzero(over), "exercise_sessions_done", done.to_numpy(dtype=object)[over], "more sessions done than planned")
     if patients is not None:
         plan_start = np.append(patients["plan_start"].to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
@@ -541,9 +576,8 @@ def validate_assessments(
             )
             found = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
             _raise(found, source=source, what="assessments")
-    found = problems.table()
-    if len(found):
-        _raise(found, source=source, what="assessments")
+    if problems.parts:
+        _raise(problems.table(), source=source, what="assessments")
     return table
 
 
