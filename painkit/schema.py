@@ -225,15 +225,16 @@ def _as_text(uniques) -> list:
     Plain ``str``/``int``/``float``/``bool`` values (all a table of typed cells holds) are
     converted here without building a Series; anything else goes through pandas.
     """
+    uniques = np.asarray(uniques, dtype=object)  # a StringArray iterates slowly; its object array does not
     out = []
-    for u in uniques:
+    for u in uniques.tolist():
         t = type(u)
         if t is str:
             out.append(u)
         elif t is int or t is bool or t is float:
             out.append(str(u))  # float: str(x) == f"{x}", what astype(str) uses
         else:
-            return pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype(str).tolist()
+            return pd.Series(uniques, dtype=object).astype(str).tolist()
     return out
 
 
