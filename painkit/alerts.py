@@ -105,7 +105,7 @@ def _alerts_frame(c, s) -> pd.DataFrame:
     from .tracking import _days
 
     rules = c["rules"]
-    pid, P = c["pid"], c["P"]
+    pid = c["pid"]
     date_day = np.where(c["has"], s["latest_day"], c["start_day"])
     inv = {v: k for k, v in s["bit"].items()}
 
