@@ -87,6 +87,10 @@ def main() -> int:
               lambda v: setattr(app.combine, "value", v), rounds=24, results=results, after=flush)
         timed("tracker: choose patient (store read, scoring, tracking, alerts, schedule)", ids[:20],
               lambda v: setattr(app.patient, "value", v), rounds=20, results=results, after=flush)
+        app.patient.value = next(p for p in ids if "+" in str(store.patients(p)["plan"].iloc[0]))
+        timed("tracker: combination rule, patient chosen (estimate + the recorded progress's band)",
+              ["independent", "damped", "best"], lambda v: setattr(app.combine, "value", v), rounds=24,
+              results=results, after=flush)
         app.patient.value = ids[0]
         start = app.model.patient["plan_start"].date()
         taken = set(pd_dates(app.model.assessments))
@@ -126,6 +130,7 @@ def main() -> int:
         charts("explorer: benefit-range chart redraw (deferred)", ex.benefit_chart, charts_results)
         charts("explorer: trajectories chart redraw (deferred)", ex.trajectory_chart, charts_results)
         store.close()
+        pauses = gc_pauses()
 
     width = max(len(r[0]) for r in results + charts_results)
     print(f"\n{'control':<{width}}  {'median ms':>9}  {'max ms':>8}  {'n':>3}")
@@ -137,7 +142,24 @@ def main() -> int:
     print("\ncharts, drawn after the outputs (coalesced, ~50 ms after the last change in a kernel):")
     for label, median, high, n in charts_results:
         print(f"{label:<{width}}  {median:9.1f}  {high:8.1f}  {n:3d}")
+    print("\nfull garbage-collection pass (the apps freeze start-up objects, painkit.widgets._gc):")
+    print(f"  {pauses[0]:.0f} ms over {pauses[2]:,} objects when they are not frozen; {pauses[1]:.1f} ms frozen")
     return 0
+
+
+def gc_pauses() -> tuple[float, float, int]:
+    """Milliseconds of one full collection with the objects in memory unfrozen, then frozen."""
+    import gc
+
+    gc.unfreeze()
+    count = len(gc.get_objects())
+    start = time.perf_counter()
+    gc.collect()
+    unfrozen = (time.perf_counter() - start) * 1000
+    gc.freeze()
+    start = time.perf_counter()
+    gc.collect()
+    return unfrozen, (time.perf_counter() - start) * 1000, count
 
 
 def pd_dates(frame):

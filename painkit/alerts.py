@@ -159,9 +159,10 @@ def _alerts_frame(c, s) -> pd.DataFrame:
             if not isinstance(reason, str) else np.full(m, reason, dtype=object),
         })
     if not parts:
-        return pd.DataFrame({"patient_id": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
+        # the dtypes a table with rows gets (text columns are inferred as str)
+        return pd.DataFrame({"patient_id": pd.Series(dtype="str"), "date": pd.Series(dtype="datetime64[ns]"),
                              "level": pd.Categorical([], ALERT_LEVELS, ordered=True),
-                             **{k: pd.Series(dtype=object) for k in ("code", "message", "reason")}})
+                             **{k: pd.Series(dtype="str") for k in ("code", "message", "reason")}})
     # one table from the arrays of every code, urgent first, then patient, then code order
     col = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
     order = np.lexsort((col["k"], col["pos"], col["rank"]))

@@ -111,12 +111,21 @@ def _rules(rules):
     return rules if rules is not None else load_tracking_rules()
 
 
+def _floats(data: pd.DataFrame, col: str) -> np.ndarray:
+    """One column as floats, NaN for missing or not a number (NaN throughout when absent)."""
+    if col not in data:
+        return np.full(len(data), np.nan)
+    values = data[col]
+    if not pd.api.types.is_numeric_dtype(values.dtype):  # numbers as they came, e.g. text
+        values = pd.to_numeric(values, errors="coerce")
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
 def _items(data: pd.DataFrame, columns) -> np.ndarray:
     """The item columns as a float matrix (NaN for unanswered); missing columns are unanswered."""
-    out = np.full((len(data), len(columns)), np.nan)
+    out = np.empty((len(data), len(columns)))
     for j, col in enumerate(columns):
-        if col in data:
-            out[:, j] = pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        out[:, j] = _floats(data, col)
     return out
 
 
@@ -176,8 +185,7 @@ def _peg(data: pd.DataFrame, *, rules) -> pd.DataFrame:
 def _walk(data: pd.DataFrame, *, rules) -> pd.DataFrame:
     n = len(data)
     sex = data["sex"].astype("string").to_numpy(dtype=object, na_value=None) if "sex" in data else np.full(n, None)
-    num = {c: (pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan) if c in data else np.full(n, np.nan))
-           for c in ("age", "height_cm", "weight_kg", "walk_m")}
+    num = {c: _floats(data, c) for c in ("age", "height_cm", "weight_kg", "walk_m")}
     age, height, weight, walk = num["age"], num["height_cm"], num["weight_kg"], num["walk_m"]
     male, female = sex == "male", sex == "female"
     predicted = np.where(
@@ -292,10 +300,9 @@ def _with_patient(table: pd.DataFrame, patients: pd.DataFrame | None) -> pd.Data
     n = len(table)
     if patients is None:
         return table.assign(sex=pd.array([pd.NA] * n, dtype="string"), age=np.nan, height_cm=np.nan, weight_kg=np.nan)
-    info = patients.set_index("patient_id")
-    codes = info.index.get_indexer(table["patient_id"])
+    codes = pd.Index(patients["patient_id"]).get_indexer(table["patient_id"])
     def take(col, dtype):
-        values = info[col].to_numpy(dtype=dtype, na_value=np.nan if dtype is float else None)
+        values = patients[col].to_numpy(dtype=dtype, na_value=np.nan if dtype is float else None)
         values = np.append(values, np.nan if dtype is float else None)
         return values[codes]
     year = table["date"].dt.year.to_numpy(dtype=float, na_value=np.nan)
@@ -363,5 +370,6 @@ def score_instruments(assessments: pd.DataFrame, *, patients: pd.DataFrame | Non
             joined = joined if joined is not None else _with_patient(data, patients)
             source = joined
         result = inst.func(source, rules=rules)
-        parts.append(result[list(inst.columns)])
+        columns = list(inst.columns)
+        parts.append(result if list(result.columns) == columns else result[columns])
     return pd.concat([data, *parts], axis=1)

@@ -413,3 +413,12 @@ def test_track_all_equals_track_alerts_and_next_due(as_of):
     pd.testing.assert_frame_equal(due, next_due(patients, assessments, as_of=as_of))
     p, a = patients.iloc[:0], assessments.iloc[:0]
     assert [len(t) for t in track_all(p, a)] == [0, 0, 0]
+
+
+def test_alerts_table_has_the_same_dtypes_with_and_without_rows():
+    p = pd.DataFrame({"patient_id": ["a"], "plan": ["cbt+pne_exercise"], "plan_start": ["2026-01-05"]})
+    a = pd.DataFrame({"patient_id": ["a"] * 2, "date": ["2026-01-05", "2026-02-02"], "nrs": [8, 7]})
+    some = alerts(p, a, as_of="2026-04-01")
+    none = alerts(p, a, as_of="2026-02-03")
+    assert len(some) and not len(none)
+    pd.testing.assert_series_equal(some.dtypes, none.dtypes)

@@ -139,8 +139,8 @@ class ExplorerApp(W.VBox):
         return f"Expected trajectories from baseline {m.baseline} ({m.combine} rule for combined plans)."
 
 
-def build_explorer(*, deferred=None) -> ExplorerApp:
-    """The evidence explorer app.
+def build_explorer(*, deferred=None, freeze_gc=None) -> ExplorerApp:
+    """The evidence explorer app (``freeze_gc`` as in :func:`~painkit.widgets.build_tracker`).
 
     Examples
     --------
@@ -149,4 +149,8 @@ def build_explorer(*, deferred=None) -> ExplorerApp:
     >>> "independent" in app.comparison_html.value
     True
     """
-    return ExplorerApp(deferred=deferred)
+    from ._gc import freeze_startup_objects
+
+    app = ExplorerApp(deferred=deferred)
+    freeze_startup_objects(freeze_gc)
+    return app

@@ -17,7 +17,6 @@ refuses is reported the same way.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import os
 from pathlib import Path
@@ -29,11 +28,10 @@ from ..errors import InputError, PainkitError
 from ..evidence import COMBINATION_RULES, load_evidence, parse_plan, plan_label
 from ..expectations import estimate, expectations_text
 from ..schema import ASSESSMENT_FIELDS, BPI_INTERFERENCE, BPI_SEVERITY, PEG_ITEMS, RED_FLAGS
+from .tracker_data import LEVEL_ORDER, PatientTables
 
 __all__ = ["TrackerModel", "LEVEL_ORDER", "UPDATE_SCORE_FIELDS"]
 
-#: Alert levels, most pressing first: red flags (urgent) always lead.
-LEVEL_ORDER = ("urgent", "discuss", "review", "advice")
 #: Where "Generate report" writes (``$PAINKIT_REPORTS`` overrides it).
 REPORTS_DIR = Path(__file__).resolve().parent.parent.parent / "reports" / "tracker"
 #: Optional 0-10 items of the progress-update form.
@@ -85,48 +83,6 @@ def _number(value, what: str, low: float, high: float):
     if not low <= number <= high:
         raise InputError(f"{what}: {value!r} is out of range; allowed: {low:g} to {high:g}")
     return number
-
-
-@functools.lru_cache(maxsize=64)
-def _schedule(plan: str, start: str) -> pd.DataFrame:
-    """The personal plan schedule (cached: it depends on the plan and its start only)."""
-    from ..plan import personal_plan
-
-    return personal_plan(plan, pd.Timestamp(start))
-
-
-@functools.lru_cache(maxsize=None)
-def _offers_validate(function) -> bool:
-    import inspect
-
-    return "validate" in inspect.signature(function).parameters
-
-
-def _unvalidated(function, *args, **kwargs):
-    """Call a core function with ``validate=False`` when it offers that option.
-
-    The store returns tables already validated to the schema's dtypes; validating them again
-    is most of the cost of refreshing one patient.
-    """
-    if _offers_validate(function):
-        kwargs["validate"] = False
-    return function(*args, **kwargs)
-
-
-def _join_tracked(scored: pd.DataFrame, tracked: pd.DataFrame) -> pd.DataFrame:
-    """``scored`` left-joined with ``tracked`` on patient and date.
-
-    Both come from one patient's assessments sorted by date; when ``tracked`` holds exactly the
-    same (patient, date) rows in the same order (no assessment after ``as_of``), its columns
-    are placed alongside directly, otherwise a merge does the join.
-    """
-    same = (len(scored) == len(tracked)
-            and (scored["date"].to_numpy() == tracked["date"].to_numpy()).all()
-            and (scored["patient_id"].to_numpy() == tracked["patient_id"].to_numpy()).all())
-    if not same:
-        return scored.merge(tracked, on=["patient_id", "date"], how="left")
-    extra = tracked.drop(columns=["patient_id", "date"]).reset_index(drop=True)
-    return pd.concat([scored.reset_index(drop=True), extra], axis=1)
 
 
 class TrackerModel(t.HasTraits):
@@ -188,7 +144,7 @@ class TrackerModel(t.HasTraits):
         self._store_arg = store
         self._store = None
         self._as_of = as_of
-        self._patients_cache = None  # (store data_version, patients table) of the last read
+        self._tables = None
         self._loading = False
         self.evidence = evidence or load_evidence()
         super().__init__(**kwargs)
@@ -208,6 +164,13 @@ class TrackerModel(t.HasTraits):
             arg = self._store_arg
             self._store = arg if hasattr(arg, "add_update") else Store(arg)
         return self._store
+
+    @property
+    def tables(self) -> PatientTables:
+        """The store's patients and per-patient outputs, cached while the store is unchanged."""
+        if self._tables is None:
+            self._tables = PatientTables(self.store)
+        return self._tables
 
     def arm_options(self) -> list[tuple[str, str]]:
         """(label, arm id) for every arm of the evidence base."""
@@ -229,6 +192,12 @@ class TrackerModel(t.HasTraits):
         if self._loading:  # _load_patient recomputes once after setting them all
             return
         self._recompute_estimate()
+        if change["name"] == "combine" and self.patient_id and self.patient:
+            # the recorded progress's expected band (position column) follows the rule too
+            try:
+                self._refresh_patient_outputs(chart=False)
+            except PainkitError as exc:
+                self._say(str(exc), "error")
         self.chart_version += 1
 
     def _recompute_estimate(self) -> None:
@@ -276,28 +245,13 @@ class TrackerModel(t.HasTraits):
     # ------------------------------------------------------------------ patients
     def refresh_patients(self) -> None:
         """Re-read the list of stored patients."""
-        patients = self._patients()
+        patients = self.tables.patients()
         self.patient_ids = sorted(str(p) for p in patients["patient_id"])
 
-    def _patients(self) -> pd.DataFrame:
-        """The stored patients table, re-read only when the store has changed since the last read
-        (:attr:`painkit.store.Store.data_version`; a store without it is read every time)."""
-        store = self.store
-        version = getattr(store, "data_version", None)
-        cached = self._patients_cache
-        if version is not None and cached is not None and cached[0] == version:
-            return cached[1]
-        patients = store.patients()
-        self._patients_cache = (version, patients) if version is not None else None
-        return patients
-
-    def _patient_row(self, patient_id: str) -> pd.DataFrame:
-        """One patient's row (a one-row patients table); StoreError when unknown."""
-        patients = self._patients()
-        row = patients[patients["patient_id"] == patient_id]
-        if row.empty:  # let the store say it, in its words
-            return self.store.patients(patient_id).reset_index(drop=True)
-        return row.reset_index(drop=True)
+    def prefetch(self) -> None:
+        """Compute every stored patient's outputs now (when the store is small enough, see
+        :class:`~painkit.widgets.tracker_data.PatientTables`), so that choosing one is a lookup."""
+        self.tables.prefetch(as_of=self.as_of, combine=self.combine)
 
     def select_patient(self, patient_id: str) -> None:
         """Load a stored patient: baseline, plan, assessments, alerts and schedule.
@@ -324,13 +278,13 @@ class TrackerModel(t.HasTraits):
     def _load_patient(self) -> None:
         pid = self.patient_id
         try:
-            row = self._patient_row(pid)
+            out = self.tables.outputs(pid, as_of=self.as_of, combine=self.combine)
         except PainkitError as exc:
             self._say(str(exc), "error")
             return
-        patient = row.iloc[0].to_dict()
+        patient = out.patient.iloc[0].to_dict()
         self.patient = patient
-        self._refresh_patient_outputs(patients=row, chart=False)
+        self._show_outputs(out, chart=False)
         base = self.assessments
         start = pd.Timestamp(patient["plan_start"])
         at_start = base.loc[base["date"] == start, "nrs"] if len(base) else pd.Series([], dtype=float)
@@ -349,33 +303,19 @@ class TrackerModel(t.HasTraits):
         self.whatif_text = self._whatif()
         self.chart_version += 1
 
-    def _refresh_patient_outputs(self, patients: pd.DataFrame | None = None, *, chart: bool = True) -> None:
-        from ..instruments import score_instruments
-        from ..tracking import track_all
+    def _refresh_patient_outputs(self, *, chart: bool = True) -> None:
+        """Re-read the selected patient's outputs (computed for this patient alone if needed)."""
+        out = self.tables.outputs(self.patient_id, as_of=self.as_of, combine=self.combine, bulk=False)
+        self._show_outputs(out, chart=chart)
 
-        pid = self.patient_id
-        store = self.store
-        if patients is None:
-            patients = self._patient_row(pid)
-        assessments = store.assessments(pid).sort_values("date").reset_index(drop=True)
-        as_of = pd.Timestamp(self.as_of)
-        # The store hands out validated tables: skip re-validation where the core allows it.
-        scored = _unvalidated(score_instruments, assessments, patients=patients)
-        # progress, alerts and the next due date from one pass of the tracking core
-        tracked, found, due = _unvalidated(track_all, patients, assessments, as_of=as_of, combine=self.combine)
-        keep = ["patient_id", "date", *(c for c in tracked.columns if c not in scored.columns)]
-        self.assessments = scored
-        self.progress = _join_tracked(scored, tracked[keep])
-        if len(found):
-            order = {level: i for i, level in enumerate(LEVEL_ORDER)}
-            found = found.assign(_o=found["level"].map(order).fillna(len(order))).sort_values(
-                ["_o", "date"], ascending=[True, False], kind="stable").drop(columns="_o").reset_index(drop=True)
-        self.alerts = found
-        self.summary = due.iloc[0].to_dict() if len(due) else {}
-        due = self.summary.get("next_due")
+    def _show_outputs(self, out, *, chart: bool = True) -> None:
+        self.assessments = out.assessments
+        self.progress = out.progress
+        self.alerts = out.alerts
+        self.summary = out.due
+        due = out.due.get("next_due")
         self.next_due = "" if due is None or pd.isna(due) else str(pd.Timestamp(due).date())
-        patient = patients.iloc[0]
-        self.schedule = _schedule(str(patient["plan"]), pd.Timestamp(patient["plan_start"]).date().isoformat())
+        self.schedule = out.schedule
         self.outputs_version += 1
         if chart:
             self.chart_version += 1
@@ -405,11 +345,12 @@ class TrackerModel(t.HasTraits):
                 "condition": (condition or "").strip() or None,
                 "pain_duration_months": _number(pain_duration_months, "Pain duration (months)", 0, 1200),
             }
-            if pid in set(self._patients()["patient_id"]):
+            if pid in set(self.tables.patients()["patient_id"]):
                 raise InputError(f"Patient id: {pid!r} is already in the store; choose it from the list")
             fields = {k: v for k, v in fields.items() if v is not None}
-            self.store.add_patient(pid, plan=plan_label(self.plan), plan_start=start, **fields)
-            self.store.add_update(pid, start, nrs=int(self.baseline))
+            with self.tables.writing(pid, patients_changed=True):
+                self.store.add_patient(pid, plan=plan_label(self.plan), plan_start=start, **fields)
+                self.store.add_update(pid, start, nrs=int(self.baseline))
         except PainkitError as exc:
             self._say(str(exc), "error")
             return False
@@ -474,16 +415,9 @@ class TrackerModel(t.HasTraits):
         return True
 
     def _write_update(self, when, values) -> None:
-        """Store one assessment. It leaves the patients table as it was, so a patients table
-        read before stays current when no other connection committed in between."""
-        store = self.store
-        cached = self._patients_cache
-        before = getattr(store, "data_version", None)
-        store.add_update(self.patient_id, when, **values)
-        if cached is not None and before is not None and cached[0] == before:
-            after = store.data_version
-            if after[0] == before[0]:  # only this connection wrote: assessments and history rows
-                self._patients_cache = (after, cached[1])
+        """Store one assessment; cached outputs of other patients stay valid."""
+        with self.tables.writing(self.patient_id):
+            self.store.add_update(self.patient_id, when, **values)
 
     # ------------------------------------------------------------------ report
     def generate_report(self, *, output_dir=None) -> str:

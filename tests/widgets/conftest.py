@@ -13,6 +13,13 @@ AS_OF = dt.date(2026, 3, 1)
 START = dt.date(2026, 1, 5)
 
 
+@pytest.fixture(autouse=True)
+def _no_gc_freeze(monkeypatch):
+    """The builders freeze the objects in memory out of the cycle collector (see
+    painkit.widgets._gc); in a test process that builds dozens of apps, don't."""
+    monkeypatch.setenv("PAINKIT_GC_FREEZE", "0")
+
+
 @pytest.fixture
 def store_path(tmp_path, monkeypatch):
     path = tmp_path / "painkit.db"
