@@ -17,6 +17,7 @@ import traitlets as t
 from ..errors import PainkitError
 from ..evidence import COMBINATION_RULES, load_evidence, parse_plan, plan_label
 from ..expectations import estimate
+from ._traits import Frame
 
 __all__ = ["ExplorerModel", "COMPARISON_COLUMNS"]
 
@@ -43,11 +44,11 @@ class ExplorerModel(t.HasTraits):
     plans = t.List(t.Unicode(), default_value=["pt", "cbt", "cbt+pt"], help="Plans compared ('+'-joined arm ids)")
     combine = t.Enum(COMBINATION_RULES, default_value="best")
 
-    table = t.Instance(pd.DataFrame, args=())
-    comparison = t.Instance(pd.DataFrame, args=())
+    table = Frame()
+    comparison = Frame()
     estimates = t.Dict()
     highlight = t.Tuple()
-    assumptions = t.Instance(pd.DataFrame, args=())
+    assumptions = Frame()
     message = t.Unicode("")
 
     def __init__(self, *, evidence=None, **kwargs):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 
 import ipywidgets as W
+import numpy as np
 import pandas as pd
 
 from .. import DISCLAIMER
@@ -41,14 +42,14 @@ def _label(name: str) -> str:
 
 def _cells(values: pd.Series) -> list[str]:
     """One column as escaped cell texts: dates as YYYY-MM-DD, decimals to one place, '' for missing."""
-    missing = values.isna().to_numpy()
-    if pd.api.types.is_datetime64_any_dtype(values):
-        texts = values.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    elif pd.api.types.is_float_dtype(values):
-        texts = [f"{v:.1f}" for v in values.to_numpy(dtype=float, na_value=0.0)]
-    else:
-        texts = [html.escape(str(v)) for v in values.to_numpy(dtype=object)]
-    return ["" if gone else text for text, gone in zip(texts, missing)]
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        days = values.to_numpy(dtype="datetime64[D]")
+        return ["" if text == "NaT" else text for text in np.datetime_as_string(days).tolist()]
+    if pd.api.types.is_float_dtype(dtype):
+        return ["" if v != v else f"{v:.1f}" for v in values.to_numpy(dtype=float, na_value=np.nan).tolist()]
+    missing = values.isna().to_numpy().tolist()
+    return ["" if gone else html.escape(str(v)) for v, gone in zip(values.to_numpy(dtype=object).tolist(), missing)]
 
 
 def _table(frame: pd.DataFrame, columns: list[str], *, classes: str, empty: str) -> str:

@@ -85,26 +85,33 @@ def _schedule(plan: str, start: str) -> pd.DataFrame:
 
 
 def _join_tracked(scored: pd.DataFrame, tracked: pd.DataFrame) -> pd.DataFrame:
-    """``scored`` left-joined with ``tracked`` on patient and date.
+    """``scored`` with ``tracked``'s other columns alongside, matched on patient and date.
 
-    Both come from one patient's assessments sorted by date; when ``tracked`` holds exactly the
-    same (patient, date) rows in the same order (no assessment after ``as_of``), its columns
-    are placed alongside directly, otherwise a merge does the join.
+    ``tracked`` holds a subset of ``scored``'s (patient, date) rows, in the same order (the
+    assessments up to ``as_of``); rows it lacks get missing values. ``scored``'s columns keep
+    their dtypes (a merge would re-type the keys).
     """
+    extra = tracked.drop(columns=["patient_id", "date"]).reset_index(drop=True)
     same = (len(scored) == len(tracked)
             and (scored["date"].to_numpy() == tracked["date"].to_numpy()).all()
             and (scored["patient_id"].to_numpy() == tracked["patient_id"].to_numpy()).all())
     if not same:
-        return scored.merge(tracked, on=["patient_id", "date"], how="left")
-    extra = tracked.iloc[:, 2:] if list(tracked.columns[:2]) == ["patient_id", "date"] else (
-        tracked.drop(columns=["patient_id", "date"]))
-    return pd.concat([scored.reset_index(drop=True), extra.reset_index(drop=True)], axis=1)
+        def keys(frame):
+            return pd.MultiIndex.from_arrays([frame["patient_id"].to_numpy(dtype=object), frame["date"].to_numpy()])
+
+        extra = extra.reindex(keys(tracked).get_indexer(keys(scored))).reset_index(drop=True)
+    return pd.concat([scored.reset_index(drop=True), extra], axis=1)
 
 
-def _assemble(patient: pd.DataFrame, scored: pd.DataFrame, tracked: pd.DataFrame, found: pd.DataFrame,
+def _progress(scored: pd.DataFrame, tracked: pd.DataFrame) -> pd.DataFrame:
+    """The scored assessments with the tracking columns they lack, joined on patient and date."""
+    keep = ["patient_id", "date", *(c for c in tracked.columns if c not in scored.columns)]
+    return _join_tracked(scored, tracked[keep])
+
+
+def _assemble(patient: pd.DataFrame, scored: pd.DataFrame, progress: pd.DataFrame, found: pd.DataFrame,
               due: pd.DataFrame) -> PatientOutputs:
     """One patient's outputs from the core's tables restricted to that patient."""
-    keep = ["patient_id", "date", *(c for c in tracked.columns if c not in scored.columns)]
     if len(found) > 1:  # most pressing level first, then newest first; stable otherwise
         rank = {level: i for i, level in enumerate(LEVEL_ORDER)}
         level = np.array([rank.get(v, len(rank)) for v in found["level"].to_numpy(dtype=object)])
@@ -116,7 +123,7 @@ def _assemble(patient: pd.DataFrame, scored: pd.DataFrame, tracked: pd.DataFrame
     return PatientOutputs(
         patient=patient,
         assessments=scored,
-        progress=_join_tracked(scored, tracked[keep]),
+        progress=progress,
         alerts=found,
         due=due.iloc[0].to_dict() if len(due) else {},
         schedule=_schedule(str(row["plan"]), pd.Timestamp(row["plan_start"]).date().isoformat()),
@@ -144,7 +151,7 @@ def patient_outputs(patient: pd.DataFrame, assessments: pd.DataFrame, *, as_of, 
     # the store hands out validated tables: no second validation
     scored = score_instruments(assessments, patients=patient, validate=False)
     tracked, found, due = track_all(patient, assessments, as_of=as_of, combine=combine, validate=False)
-    return _assemble(patient, scored, tracked, found, due)
+    return _assemble(patient, scored, _progress(scored, tracked), found, due)
 
 
 class _Bulk:
@@ -156,10 +163,11 @@ class _Bulk:
 
         self.patients = patients
         self.scored = score_instruments(assessments, patients=patients, validate=False)
-        self.tracked, self.found, self.due = track_all(patients, assessments, as_of=as_of, combine=combine,
-                                                       validate=False)
+        tracked, self.found, self.due = track_all(patients, assessments, as_of=as_of, combine=combine,
+                                                  validate=False)
+        self.progress = _progress(self.scored, tracked)  # one join for everybody
         self._rows = {}
-        for name in ("patients", "scored", "tracked", "found", "due"):
+        for name in ("patients", "scored", "progress", "found", "due"):
             table = getattr(self, name)
             self._rows[name] = table.groupby("patient_id", sort=False, observed=True).indices if len(table) else {}
 
@@ -176,7 +184,7 @@ class _Bulk:
         patient = self._slice("patients", patient_id)
         if patient.empty:
             return None
-        return _assemble(patient, self._slice("scored", patient_id), self._slice("tracked", patient_id),
+        return _assemble(patient, self._slice("scored", patient_id), self._slice("progress", patient_id),
                          self._slice("found", patient_id), self._slice("due", patient_id))
 
 

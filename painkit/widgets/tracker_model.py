@@ -28,6 +28,7 @@ from ..errors import InputError, PainkitError
 from ..evidence import COMBINATION_RULES, load_evidence, parse_plan, plan_label
 from ..expectations import estimate, expectations_text
 from ..schema import ASSESSMENT_FIELDS, BPI_INTERFERENCE, BPI_SEVERITY, PEG_ITEMS, RED_FLAGS
+from ._traits import Frame
 from .tracker_data import LEVEL_ORDER, PatientTables
 
 __all__ = ["TrackerModel", "LEVEL_ORDER", "UPDATE_SCORE_FIELDS"]
@@ -125,10 +126,10 @@ class TrackerModel(t.HasTraits):
     whatif_text = t.Unicode("", help="Set when the slider or plan differs from the stored patient's")
     patient_ids = t.List(t.Unicode())
     patient = t.Dict(allow_none=True, default_value=None)
-    assessments = t.Instance(pd.DataFrame, args=())
-    progress = t.Instance(pd.DataFrame, args=())
-    alerts = t.Instance(pd.DataFrame, args=())
-    schedule = t.Instance(pd.DataFrame, args=())
+    assessments = Frame()
+    progress = Frame()
+    alerts = Frame()
+    schedule = Frame()
     next_due = t.Unicode("")
     summary = t.Dict(default_value={}, help="painkit.tracking.next_due's row: latest_date, next_due, overdue")
     message = t.Unicode("")

@@ -57,7 +57,7 @@ def test_whole_store_slices_equal_each_patient_alone(store, as_of, combine):
     tables = PatientTables(store)
     assert tables.prefetch(as_of=as_of, combine=combine)
     ids = list(store.patients()["patient_id"])
-    some_alerts = 0
+    some_alerts = some_later = 0
     for pid in ids[::4]:
         got = tables.outputs(pid, as_of=as_of, combine=combine)
         _same(got, _alone(store, pid, as_of, combine))
@@ -65,7 +65,11 @@ def test_whole_store_slices_equal_each_patient_alone(store, as_of, combine):
         if len(got.alerts):
             ranks = [LEVEL_ORDER.index(level) for level in got.alerts["level"]]
             assert ranks == sorted(ranks)  # red flags (urgent) first
+        later = got.progress["date"] > pd.Timestamp(as_of)
+        assert got.progress.loc[later, "category"].isna().all() and got.progress.loc[~later, "category"].notna().all()
+        some_later += later.any()
     assert some_alerts > 5  # the check above saw real alert tables
+    assert some_later > 5 if as_of == "2025-03-01" else not some_later  # visits after as_of: listed, not tracked
 
 
 def test_large_store_is_computed_per_patient(store):
