@@ -30,5 +30,6 @@ def test_progress_chart_draws_the_band_for_any_plan_form(plan):
 def test_benefit_ranges_draws_one_row_per_arm():
     ax = plots.benefit_ranges(arms=["cbt", "pt", "scs"])
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["Cognitive-behavioral therapy", "Physical therapy (graded exercise)", "Spinal cord stimulation"]
+    # largest typical benefit first (at the top)
+    assert labels == ["Spinal cord stimulation", "Physical therapy (graded exercise)", "Cognitive-behavioral therapy"]
     matplotlib.pyplot.close(ax.figure)
