@@ -15,7 +15,7 @@ help: ## List the targets with what they do
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@# uv installs the stack in seconds; plain pip is the fallback.
-	@($(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q --python $(PY) -e '.[test]') \
+	@($(PY) -m pip install -q uv && $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -e '.[test]') \
 	  || $(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
