@@ -82,9 +82,26 @@ def _sql_values(s: pd.Series) -> np.ndarray:
     return arr
 
 
+def _sql_value(s: pd.Series):
+    """The value of a one-row column as :func:`_sql_values` gives it, without array work."""
+    value = s.array[0]
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    dtype = s.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        return int(value)
+    if pd.api.types.is_float_dtype(dtype):
+        return float(value)
+    return value
+
+
 def sql_records(frame: pd.DataFrame, columns: list[str], *, lead=None) -> list[tuple]:
     """Rows of a validated frame as tuples of Python values SQLite takes (ISO dates, 0/1, None),
     after the values of ``lead`` (one per row) when given."""
+    if lead is None and len(frame) == 1:  # one row (a form's update): value by value
+        return [tuple(_sql_value(frame[col]) for col in columns)]
     out = [] if lead is None else [lead]
     out += [_sql_values(frame[col]) for col in columns]
     return list(zip(*out)) if out else []
@@ -94,7 +111,11 @@ def _one_row(values: dict, fields: dict, what: str) -> pd.DataFrame:
     unknown = [k for k in values if k not in fields]
     if unknown:
         raise StoreError(f"unknown {what} field(s) {', '.join(map(repr, unknown))}; known: {', '.join(fields)}")
-    return pd.DataFrame({k: pd.Series([v], dtype=object) for k, v in values.items()})
+    columns = {}
+    for k, v in values.items():
+        columns[k] = cell = np.empty(1, dtype=object)
+        cell[0] = v
+    return pd.DataFrame(columns, dtype=object)  # as given: validation does the typing
 
 
 def _one_line(err: ValidationError, where: str) -> ValidationError:

@@ -323,3 +323,20 @@ def test_packed_insert_stores_exactly_what_it_is_given(tmp_path):
             with pytest.raises(StoreError, match=f"CHECK constraint failed: {list(bad)[0]}"):
                 s.import_frames(p, a.reindex(columns=[f.name for f in ASSESSMENT_FIELDS]))
             assert s.counts()["assessments"] == 0
+
+
+def test_one_row_sql_values_equal_the_vectorised_ones():
+    """A form's single update takes a value-by-value path to SQL values: the same values, of the
+    same Python types, as the vectorised path gives for every row of a varied cohort."""
+    from painkit._storeio import sql_records
+    from painkit.sample import synthetic_cohort
+    from painkit.schema import ASSESSMENT_FIELDS, PATIENT_FIELDS
+
+    patients, assessments = synthetic_cohort(40, seed=11)
+    for table, fields in ((assessments, ASSESSMENT_FIELDS), (patients, PATIENT_FIELDS)):
+        cols = [f.name for f in fields if f.name in table.columns]
+        whole = sql_records(table, cols)
+        for i in range(len(table)):
+            one = sql_records(table.iloc[[i]], cols)
+            assert one == [whole[i]]
+            assert [type(v) for v in one[0]] == [type(v) for v in whole[i]], (i, cols)

@@ -221,6 +221,7 @@ class PatientTables:
         self.bulk_limit = bulk_limit
         self._token = None
         self._patients = None
+        self._positions = None     # (patients table, patient id -> row)
         self._outputs: dict = {}   # (patient_id, as_of, combine) -> PatientOutputs
         self._bulk: dict = {}      # (as_of, combine) -> _Bulk, or None when too large
         self._stale: set = set()   # patients written to since the bulk tables were computed
@@ -277,10 +278,12 @@ class PatientTables:
     def patient(self, patient_id: str) -> pd.DataFrame:
         """One patient's row as a one-row table; the store's StoreError when unknown."""
         patients = self.patients()
-        row = patients[patients["patient_id"] == patient_id]
-        if row.empty:  # let the store say it, in its words
+        if self._positions is None or self._positions[0] is not patients:
+            self._positions = (patients, {p: i for i, p in enumerate(patients["patient_id"].tolist())})
+        at = self._positions[1].get(patient_id)
+        if at is None:  # let the store say it, in its words
             return self.store.patients(patient_id).reset_index(drop=True)
-        return row.reset_index(drop=True)
+        return patients.iloc[at:at + 1].reset_index(drop=True)
 
     def outputs(self, patient_id: str, *, as_of, combine=None, bulk: bool = True) -> PatientOutputs:
         """One patient's :class:`PatientOutputs` at ``as_of`` under ``combine``.
