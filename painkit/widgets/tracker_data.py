@@ -18,17 +18,22 @@ computed alone on its next use. ``as_of`` and the combination rule are part of e
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["BULK_LIMIT", "LEVEL_ORDER", "PatientOutputs", "PatientTables", "patient_outputs"]
+__all__ = ["BULK_LIMIT", "KEEP_OUTPUTS", "LEVEL_ORDER", "PatientOutputs", "PatientTables", "patient_outputs"]
 
 #: Stores with at most this many assessments are scored and tracked as a whole on first use
 #: (about 0.1 s per 5,000 assessments here); larger ones one patient at a time.
 BULK_LIMIT = 20_000
+#: How many patients' outputs, and how many whole-store passes (one per ``as_of`` and rule),
+#: are kept; the oldest go first.
+KEEP_OUTPUTS = 512
+KEEP_BULK = 4
 #: Alert levels, most pressing first: red flags (urgent) always lead.
 LEVEL_ORDER = ("urgent", "discuss", "review", "advice")
 
@@ -222,8 +227,8 @@ class PatientTables:
         self._token = None
         self._patients = None
         self._positions = None     # (patients table, patient id -> row)
-        self._outputs: dict = {}   # (patient_id, as_of, combine) -> PatientOutputs
-        self._bulk: dict = {}      # (as_of, combine) -> _Bulk, or None when too large
+        self._outputs: OrderedDict = OrderedDict()  # (patient_id, as_of, combine) -> PatientOutputs
+        self._bulk: OrderedDict = OrderedDict()     # (as_of, combine) -> _Bulk, or None when too large
         self._stale: set = set()   # patients written to since the bulk tables were computed
 
     # ------------------------------------------------------------------ state of the store
@@ -297,19 +302,20 @@ class PatientTables:
         key = (patient_id, as_of, combine)
         cached = self._outputs.get(key)
         if cached is not None:
+            self._outputs.move_to_end(key)
             return cached
         out = None
         if patient_id not in self._stale and self._version() is not None:
             table = self._bulk.get((as_of, combine), False)
             if table is False and bulk:
-                table = self._bulk[(as_of, combine)] = self._compute_bulk(as_of, combine)
+                table = self._keep(self._bulk, (as_of, combine), self._compute_bulk(as_of, combine), KEEP_BULK)
             if table:
                 out = table.get(patient_id)
         if out is None:
             patient = self.patient(patient_id)
             out = patient_outputs(patient, self.store.assessments(patient_id), as_of=as_of, combine=combine)
         if self._version() is not None:
-            self._outputs[key] = out
+            self._keep(self._outputs, key, out, KEEP_OUTPUTS)
         return out
 
     def prefetch(self, *, as_of, combine=None) -> bool:
@@ -320,8 +326,16 @@ class PatientTables:
             return False
         key = (pd.Timestamp(as_of), combine)
         if key not in self._bulk:
-            self._bulk[key] = self._compute_bulk(*key)
+            self._keep(self._bulk, key, self._compute_bulk(*key), KEEP_BULK)
         return self._bulk[key] is not None
+
+    @staticmethod
+    def _keep(cache: OrderedDict, key, value, limit: int):
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > limit:
+            cache.popitem(last=False)
+        return value
 
     def _compute_bulk(self, as_of, combine):
         counts = getattr(self.store, "counts", None)

@@ -134,3 +134,18 @@ def test_freeze_startup_objects(monkeypatch):
         assert gc.get_freeze_count() > 1000
     finally:
         gc.unfreeze()
+
+
+def test_caches_are_bounded(store, monkeypatch):
+    import painkit.widgets.tracker_data as td
+
+    monkeypatch.setattr(td, "KEEP_OUTPUTS", 5)
+    monkeypatch.setattr(td, "KEEP_BULK", 1)
+    tables = PatientTables(store)
+    ids = list(store.patients()["patient_id"])[:8]
+    for pid in ids:
+        tables.outputs(pid, as_of="2025-12-02")
+    assert [k[0] for k in tables._outputs] == ids[-5:]
+    tables.outputs(ids[0], as_of="2025-12-02", combine="independent")
+    assert list(tables._bulk) == [(pd.Timestamp("2025-12-02"), "independent")]
+    _same(tables.outputs(ids[1], as_of="2025-12-02"), _alone(store, ids[1], "2025-12-02", None))
