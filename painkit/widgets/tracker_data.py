@@ -40,7 +40,8 @@ LEVEL_ORDER = ("urgent", "discuss", "review", "advice")
 
 @dataclass(frozen=True)
 class PatientOutputs:
-    """What the tracker shows for one patient (tables share nothing with the cache's users).
+    """What the tracker shows for one patient. The tables are the cached ones (pandas copy-on-write
+    keeps the cache intact when a caller modifies one).
 
     Attributes
     ----------
