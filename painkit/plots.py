@@ -101,25 +101,26 @@ def progress_chart(
         assumptions=assumptions,
         evidence=evidence,
     )
+    import matplotlib.dates as mdates
     import seaborn as sns
 
     expected = pd.DataFrame({"date": start + pd.to_timedelta(weeks * 7, unit="D"), "expected": band["expected"]})
-    ax.fill_between(expected["date"], band["low"], band["high"], color=BAND_COLOUR, alpha=0.5, label="expected range",
-                    linewidth=0)
-    sns.lineplot(data=expected, x="date", y="expected", color="#2171b5", linestyle="--", label="expected",
-                 estimator=None, ax=ax)
-    if len(assessments):
-        recorded = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
-        sns.lineplot(data=recorded, x="date", y="nrs", color=OBSERVED_COLOUR, marker="o", markeredgecolor=OBSERVED_COLOUR,
-                     label="recorded NRS", estimator=None, ax=ax)
+    # axes first: with labels and limits set, seaborn has no tick labels to compute
     ax.set_ylim(0, 10)
     ax.set_yticks(range(0, 11, 2))
     ax.set_xlim(expected["date"].iloc[0] - pd.Timedelta(days=3), expected["date"].iloc[-1] + pd.Timedelta(days=3))
     ax.set_ylabel("Pain (NRS 0-10)")
-    ax.set_xlabel("")
+    ax.set_xlabel("Date")
+    ax.fill_between(expected["date"], band["low"], band["high"], color=BAND_COLOUR, alpha=0.5, label="expected range",
+                    linewidth=0)
+    sns.lineplot(data=expected, x="date", y="expected", color="#2171b5", linestyle="--", label="expected",
+                 estimator=None, legend=False, ax=ax)
+    if len(assessments):
+        recorded = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
+        sns.lineplot(data=recorded, x="date", y="nrs", color=OBSERVED_COLOUR, marker="o", markeredgecolor=OBSERVED_COLOUR,
+                     label="recorded NRS", estimator=None, legend=False, ax=ax)
     ax.set_title(title or "Progress against the expected range")
     ax.legend(loc="upper right", frameon=False)
-    import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
@@ -157,23 +158,28 @@ def benefit_ranges(*, evidence=None, assumptions=None, arms=None, ax=None, highl
         mid=ranges["reduction_pct"].to_numpy(),
     ).sort_values("mid", ascending=False, kind="stable")  # largest benefit at the top
     import seaborn as sns
+    from matplotlib.lines import Line2D
 
     ax = _axes(ax, size=(7, 0.45 * len(data) + 1))
     data = data.assign(y=np.arange(len(data))[::-1])  # first row (largest benefit) at the top
     levels = [level for level in LEVEL_COLOURS if level in set(data["evidence_level"])]
     levels += sorted(set(data["evidence_level"]) - set(levels))
     palette = {level: LEVEL_COLOURS.get(level, "#666666") for level in levels}
-    ax.hlines(data["y"], data["low"], data["high"], colors=[palette[v] for v in data["evidence_level"]], linewidth=8)
-    sns.scatterplot(data=data, x="mid", y="y", hue="evidence_level", hue_order=levels, palette=palette, s=40,
-                    edgecolor="black", zorder=3, ax=ax)
+    # axes first: with labels and ticks set, seaborn has no tick labels to compute
+    ax.set_xlabel("Pain reduction at the reference time (%)")
+    ax.set_ylabel("Treatment")
+    ax.set_xlim(0, 100)
     ax.set_yticks(data["y"], data["label"])
     for label, arm in zip(ax.get_yticklabels(), data["arm"]):
         if highlight and arm in set(highlight):
             label.set_fontweight("bold")
+    ax.hlines(data["y"], data["low"], data["high"], colors=[palette[v] for v in data["evidence_level"]], linewidth=8)
+    sns.scatterplot(data=data, x="mid", y="y", hue="evidence_level", hue_order=levels, palette=palette, s=40,
+                    edgecolor="black", zorder=3, legend=False, ax=ax)
     ax.set_ylabel("")
-    ax.set_xlabel("Pain reduction at the reference time (%)")
-    ax.set_xlim(0, 100)
-    ax.legend(title="evidence", loc="lower right", frameon=False, fontsize="small")
+    handles = [Line2D([], [], linestyle="none", marker="o", markersize=6, markerfacecolor=palette[level],
+                      markeredgecolor="black", label=level) for level in levels]
+    ax.legend(handles=handles, title="evidence", loc="lower right", frameon=False, fontsize="small")
     ax.set_title("Typical benefit by treatment (the article)")
     return ax
 
