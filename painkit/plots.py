@@ -18,6 +18,8 @@ __all__ = [
     "waterfall",
     "responder_chart",
     "response_curve",
+    "update_progress_band",
+    "update_trajectories",
     "LEVEL_COLOURS",
 ]
 
@@ -31,6 +33,8 @@ LEVEL_COLOURS = {
     "guideline": "#999999",
 }
 BAND_COLOUR = "#9ecae1"
+#: Prefix of the ``gid`` of artists an update may move (bands, lines) or must draw again on top.
+DYNAMIC = "painkit-dynamic-"
 OBSERVED_COLOUR = "#d6604d"
 
 
@@ -84,12 +88,45 @@ def progress_chart(
     >>> [float(v) for v in ax.get_ylim()]
     [0.0, 10.0]
     """
+    import matplotlib.dates as mdates
+    import seaborn as sns
+
+    ax = _axes(ax)
+    dates = pd.to_datetime(assessments["date"]) if len(assessments) else pd.Series([], dtype="datetime64[ns]")
+    expected = _progress_band(dates, baseline=baseline, plan=plan, plan_start=plan_start, horizon_weeks=horizon_weeks,
+                              combine=combine, assumptions=assumptions, evidence=evidence)
+    # axes first: with labels and limits set, seaborn has no tick labels to compute
+    ax.set_ylim(0, 10)
+    ax.set_yticks(range(0, 11, 2))
+    ax.set_xlim(expected["date"].iloc[0] - pd.Timedelta(days=3), expected["date"].iloc[-1] + pd.Timedelta(days=3))
+    ax.set_ylabel("Pain (NRS 0-10)")
+    ax.set_xlabel("Date")
+    ax.fill_between(expected["date"], expected["low"], expected["high"], color=BAND_COLOUR, alpha=0.5,
+                    label="expected range", linewidth=0, gid=DYNAMIC + "band")
+    sns.lineplot(data=expected, x="date", y="expected", color="#2171b5", linestyle="--", label="expected",
+                 estimator=None, legend=False, ax=ax)
+    ax.get_lines()[-1].set_gid(DYNAMIC + "expected")
+    if len(assessments):
+        recorded = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
+        sns.lineplot(data=recorded, x="date", y="nrs", color=OBSERVED_COLOUR, marker="o", markeredgecolor=OBSERVED_COLOUR,
+                     label="recorded NRS", estimator=None, legend=False, ax=ax)
+        ax.get_lines()[-1].set_gid(DYNAMIC + "recorded")  # drawn again over the band
+    ax.set_title(title or "Progress against the expected range")
+    ax.legend(loc="upper right", frameon=False).set_gid(DYNAMIC + "legend")  # drawn again over the lines
+
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    return ax
+
+
+def _progress_band(dates, *, baseline, plan, plan_start, horizon_weeks=None, combine=None, assumptions=None,
+                   evidence=None) -> pd.DataFrame:
+    """The expected band of :func:`progress_chart`: ``date``, ``expected``, ``low``, ``high``."""
     from .evidence import parse_plan, plan_label
     from .expectations import expected_band
 
-    ax = _axes(ax)
     start = pd.Timestamp(plan_start)
-    dates = pd.to_datetime(assessments["date"]) if len(assessments) else pd.Series([], dtype="datetime64[ns]")
     last_week = float((dates.max() - start).days / 7) if len(dates) else 0.0
     horizon = max(float(horizon_weeks or 26), last_week)
     weeks = np.linspace(0, horizon, int(horizon * 2) + 1)
@@ -101,31 +138,44 @@ def progress_chart(
         assumptions=assumptions,
         evidence=evidence,
     )
-    import matplotlib.dates as mdates
-    import seaborn as sns
+    return pd.DataFrame({"date": start + pd.to_timedelta(weeks * 7, unit="D"), "expected": band["expected"].to_numpy(),
+                         "low": band["low"].to_numpy(), "high": band["high"].to_numpy()})
 
-    expected = pd.DataFrame({"date": start + pd.to_timedelta(weeks * 7, unit="D"), "expected": band["expected"]})
-    # axes first: with labels and limits set, seaborn has no tick labels to compute
-    ax.set_ylim(0, 10)
-    ax.set_yticks(range(0, 11, 2))
-    ax.set_xlim(expected["date"].iloc[0] - pd.Timedelta(days=3), expected["date"].iloc[-1] + pd.Timedelta(days=3))
-    ax.set_ylabel("Pain (NRS 0-10)")
-    ax.set_xlabel("Date")
-    ax.fill_between(expected["date"], band["low"], band["high"], color=BAND_COLOUR, alpha=0.5, label="expected range",
-                    linewidth=0)
-    sns.lineplot(data=expected, x="date", y="expected", color="#2171b5", linestyle="--", label="expected",
-                 estimator=None, legend=False, ax=ax)
-    if len(assessments):
-        recorded = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
-        sns.lineplot(data=recorded, x="date", y="nrs", color=OBSERVED_COLOUR, marker="o", markeredgecolor=OBSERVED_COLOUR,
-                     label="recorded NRS", estimator=None, legend=False, ax=ax)
-    ax.set_title(title or "Progress against the expected range")
-    ax.legend(loc="upper right", frameon=False)
 
-    locator = mdates.AutoDateLocator(maxticks=8)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+def _gid(ax, name):
+    for artist in (*ax.collections, *ax.lines):
+        if artist.get_gid() == DYNAMIC + name:
+            return artist
+    raise LookupError(f"no {name!r} artist on these axes: draw the chart first")
+
+
+def update_progress_band(ax, assessments: pd.DataFrame, *, baseline: float, plan, plan_start,
+                         horizon_weeks: float | None = None, combine: str | None = None, assumptions=None,
+                         evidence=None):
+    """Move the expected band and line of a :func:`progress_chart` to a new baseline, plan or rule.
+
+    The rest of the chart (recorded scores, axes, labels) stays as drawn; an app redraws only
+    what moved (see :class:`painkit.widgets._chart.LazyChart`). Same arguments as
+    :func:`progress_chart`; ``assessments`` must be those it was drawn with.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    dates = pd.to_datetime(assessments["date"]) if len(assessments) else pd.Series([], dtype="datetime64[ns]")
+    expected = _progress_band(dates, baseline=baseline, plan=plan, plan_start=plan_start, horizon_weeks=horizon_weeks,
+                              combine=combine, assumptions=assumptions, evidence=evidence)
+    x = _date_numbers(expected["date"])
+    _gid(ax, "band").set_data(x, expected["low"].to_numpy(), expected["high"].to_numpy())
+    _gid(ax, "expected").set_data(x, expected["expected"].to_numpy())
     return ax
+
+
+def _date_numbers(dates) -> np.ndarray:
+    """Dates as matplotlib's float day numbers."""
+    import matplotlib.dates as mdates
+
+    return mdates.date2num(pd.to_datetime(dates).to_numpy())
 
 
 def benefit_ranges(*, evidence=None, assumptions=None, arms=None, ax=None, highlight=None):
@@ -199,15 +249,32 @@ def trajectories(estimates: Mapping, *, ax=None):
 
     ax = _axes(ax)
     palette = sns.color_palette("colorblind", n_colors=max(len(estimates), 1))
-    for colour, (label, est) in zip(palette, estimates.items()):
+    for i, (colour, (label, est)) in enumerate(zip(palette, estimates.items())):
         t = est.trajectory
-        ax.fill_between(t["week"], t["low"], t["high"], color=colour, alpha=0.2, linewidth=0)
-        ax.plot(t["week"], t["expected"], color=colour, label=f"{label} ({est.combine})" if len(est.plan) > 1 else label)
+        ax.fill_between(t["week"], t["low"], t["high"], color=colour, alpha=0.2, linewidth=0, gid=f"{DYNAMIC}band-{i}")
+        ax.plot(t["week"], t["expected"], color=colour, label=f"{label} ({est.combine})" if len(est.plan) > 1 else label,
+                gid=f"{DYNAMIC}line-{i}")
     ax.set_ylim(0, 10)
     ax.set_xlabel("Weeks on the plan")
     ax.set_ylabel("Expected pain (NRS 0-10)")
     ax.set_title("Expected trajectories")
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize="small").set_gid(DYNAMIC + "legend")
+    return ax
+
+
+def update_trajectories(ax, estimates: Mapping):
+    """Move the bands and lines of a :func:`trajectories` chart to new estimates of the same
+    plans, rule and horizon (a new baseline); labels and axes stay as drawn.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    for i, est in enumerate(estimates.values()):
+        t = est.trajectory
+        week = t["week"].to_numpy(dtype=float)
+        _gid(ax, f"band-{i}").set_data(week, t["low"].to_numpy(), t["high"].to_numpy())
+        _gid(ax, f"line-{i}").set_data(week, t["expected"].to_numpy())
     return ax
 
 

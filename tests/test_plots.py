@@ -33,3 +33,38 @@ def test_benefit_ranges_draws_one_row_per_arm():
     # largest typical benefit first (at the top)
     assert labels == ["Spinal cord stimulation", "Physical therapy (graded exercise)", "Cognitive-behavioral therapy"]
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_update_progress_band_moves_the_band_to_what_a_fresh_chart_draws():
+    from matplotlib.figure import Figure
+
+    visits = pd.DataFrame({"date": pd.to_datetime(["2026-01-05", "2026-02-02"]), "nrs": [8, 6]})
+    kw = dict(plan="cbt+pt", plan_start="2026-01-05", combine="independent")
+    fresh = Figure().add_subplot()
+    plots.progress_chart(visits, baseline=5, ax=fresh, **kw)
+    moved = Figure().add_subplot()
+    plots.progress_chart(visits, baseline=9, ax=moved, **kw)
+    plots.update_progress_band(moved, visits, baseline=5, **kw)
+    for name in ("band", "expected", "recorded"):
+        a, b = plots._gid(fresh, name), plots._gid(moved, name)
+        pa = a.get_paths()[0].vertices if name == "band" else np.column_stack(a.get_data())
+        pb = b.get_paths()[0].vertices if name == "band" else np.column_stack(b.get_data())
+        np.testing.assert_allclose(np.asarray(pa, dtype=float), np.asarray(pb, dtype=float))
+    with pytest.raises(LookupError):
+        plots.update_progress_band(Figure().add_subplot(), visits, baseline=5, **kw)
+
+
+def test_update_trajectories_moves_every_plan():
+    from matplotlib.figure import Figure
+
+    from painkit.expectations import estimate
+
+    fresh, moved = Figure().add_subplot(), Figure().add_subplot()
+    plots.trajectories({"A": estimate(4, "cbt"), "B": estimate(4, ["pt", "scs"])}, ax=fresh)
+    plots.trajectories({"A": estimate(8, "cbt"), "B": estimate(8, ["pt", "scs"])}, ax=moved)
+    plots.update_trajectories(moved, {"A": estimate(4, "cbt"), "B": estimate(4, ["pt", "scs"])})
+    for name in ("band-0", "line-0", "band-1", "line-1"):
+        a, b = plots._gid(fresh, name), plots._gid(moved, name)
+        pa = a.get_paths()[0].vertices if name.startswith("band") else np.column_stack(a.get_data())
+        pb = b.get_paths()[0].vertices if name.startswith("band") else np.column_stack(b.get_data())
+        np.testing.assert_allclose(np.asarray(pa, dtype=float), np.asarray(pb, dtype=float))

@@ -9,6 +9,11 @@ skip; whatever is created afterwards is collected as before. An object frozen th
 later becomes unreachable *inside a reference cycle* stays in memory (reference counting still
 frees everything else): a little memory at worst, for pauses gone.
 
+What a session creates afterwards is collected at idle moments: after a chart's full redraw,
+which runs once the outputs are shown and leaves the old artists as cyclic garbage
+(:func:`collect_idle`, tens of ms with the start-up objects frozen), so that the automatic
+passes, which run inside whatever allocates, rarely fall due during a control change.
+
 Opt out with ``PAINKIT_GC_FREEZE=0`` in the environment or ``freeze_gc=False`` to
 :func:`~painkit.widgets.build_tracker` / :func:`~painkit.widgets.build_explorer`.
 """
@@ -18,7 +23,7 @@ from __future__ import annotations
 import gc
 import os
 
-__all__ = ["freeze_startup_objects"]
+__all__ = ["freeze_startup_objects", "collect_idle"]
 
 
 def freeze_startup_objects(enabled: bool | None = None) -> bool:
@@ -48,4 +53,20 @@ def freeze_startup_objects(enabled: bool | None = None) -> bool:
         return False
     gc.collect()
     gc.freeze()
+    return True
+
+
+def collect_idle() -> bool:
+    """A full collection now, at an idle moment; only once start-up objects are frozen (a pass
+    then visits only what was created since: tens of ms instead of ~150). Returns whether it ran.
+
+    Examples
+    --------
+    >>> import gc
+    >>> collect_idle() == (gc.get_freeze_count() > 0)
+    True
+    """
+    if not gc.get_freeze_count():
+        return False
+    gc.collect()
     return True

@@ -59,7 +59,8 @@ class ExplorerApp(W.VBox):
         self.comparison_html = W.HTML()
         self.comparison_html.add_class("painkit-comparison")
         self.message = W.HTML()
-        self.trajectory_chart = LazyChart(self._draw_trajectories, deferred=deferred, description="Trajectories")
+        self.trajectory_chart = LazyChart(self._draw_trajectories, deferred=deferred, description="Trajectories",
+                                          update=self._update_trajectories, key=self._trajectories_key)
         self.assumptions_html = W.HTML()
         super().__init__([
             W.HTML(CSS), W.HTML("<h2>Evidence explorer</h2>"),
@@ -136,7 +137,27 @@ class ExplorerApp(W.VBox):
             ax.text(0.5, 0.5, "Choose plans to compare", ha="center", va="center", transform=ax.transAxes)
             return "No plan chosen."
         trajectories(m.estimates, ax=ax)
+        return self._trajectories_caption()
+
+    def _trajectories_caption(self) -> str:
+        m = self.model
         return f"Expected trajectories from baseline {m.baseline} ({m.combine} rule for combined plans)."
+
+    def _trajectories_key(self):
+        """What the trajectories chart's picture depends on besides the baseline."""
+        m = self.model
+        if not m.estimates:
+            return None
+        return (m.combine, tuple((label, tuple(est.plan), len(est.trajectory)) for label, est in m.estimates.items()))
+
+    def _update_trajectories(self, ax):
+        from ..plots import update_trajectories
+
+        try:
+            update_trajectories(ax, self.model.estimates)
+        except LookupError:
+            return None
+        return self._trajectories_caption()
 
 
 def build_explorer(*, deferred=None, freeze_gc=None) -> ExplorerApp:

@@ -123,7 +123,8 @@ class TrackerApp(W.VBox):
         self.expectations.add_class("painkit-expectations")
 
         # ---- progress
-        self.chart = LazyChart(self._draw_progress, description="Progress chart", deferred=deferred)
+        self.chart = LazyChart(self._draw_progress, description="Progress chart", deferred=deferred,
+                               update=self._update_progress, key=self._progress_key)
         self.progress_table = W.HTML()
 
         # ---- update form
@@ -277,27 +278,54 @@ class TrackerApp(W.VBox):
         self.report_link.value = (f"<span>Report: <code>{html.escape(path)}</code> "
                                   f"<a download='{html.escape(name)}' href='data:text/html;base64,{data}'>download</a></span>")
 
-    def _draw_progress(self, ax):
-        from ..plots import progress_chart
-
+    def _visits(self):
+        """(visits with date and nrs, plan start) the progress chart shows."""
         m = self.model
-        patient = m.patient
-        if not m.plan:
-            ax.text(0.5, 0.5, "Choose a plan", ha="center", va="center", transform=ax.transAxes)
-            return "No plan chosen."
-        if patient:
+        if m.patient:
             visits = m.assessments[["date", "nrs"]] if len(m.assessments) else pd.DataFrame({"date": [], "nrs": []})
-            start = patient["plan_start"]
-        else:
-            visits, start = pd.DataFrame({"date": pd.to_datetime([]), "nrs": []}), pd.Timestamp(m.as_of)
-        progress_chart(visits, baseline=m.baseline, plan=plan_label(m.plan), plan_start=start, combine=m.combine, ax=ax,
-                       evidence=m.evidence)
+            return visits, m.patient["plan_start"]
+        return pd.DataFrame({"date": pd.to_datetime([]), "nrs": []}), pd.Timestamp(m.as_of)
+
+    def _progress_caption(self, visits) -> str:
+        m = self.model
         recorded = visits.dropna(subset=["nrs"])
         if len(recorded):
             last = recorded.iloc[-1]
             return (f"{len(recorded)} recorded score(s); latest NRS {int(last['nrs'])} on "
                     f"{pd.Timestamp(last['date']).date()}; expected range for baseline {m.baseline}")
         return f"No recorded scores yet; expected range for baseline {m.baseline}"
+
+    def _draw_progress(self, ax):
+        from ..plots import progress_chart
+
+        m = self.model
+        if not m.plan:
+            ax.text(0.5, 0.5, "Choose a plan", ha="center", va="center", transform=ax.transAxes)
+            return "No plan chosen."
+        visits, start = self._visits()
+        progress_chart(visits, baseline=m.baseline, plan=plan_label(m.plan), plan_start=start, combine=m.combine, ax=ax,
+                       evidence=m.evidence)
+        return self._progress_caption(visits)
+
+    def _progress_key(self):
+        """What the progress chart's picture depends on besides the band (baseline, plan, rule)."""
+        if not self.model.plan:
+            return None
+        visits, start = self._visits()
+        return (self.model.patient_id, pd.Timestamp(start),
+                tuple(pd.to_datetime(visits["date"]).astype("int64")), tuple(visits["nrs"].astype(float).fillna(-1.0)))
+
+    def _update_progress(self, ax):
+        from ..plots import update_progress_band
+
+        m = self.model
+        visits, start = self._visits()
+        try:
+            update_progress_band(ax, visits, baseline=m.baseline, plan=plan_label(m.plan), plan_start=start,
+                                 combine=m.combine, evidence=m.evidence)
+        except LookupError:
+            return None
+        return self._progress_caption(visits)
 
     # ------------------------------------------------------------------ events
     def _on_patient_choice(self, change):
