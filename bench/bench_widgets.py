@@ -5,7 +5,7 @@ widget (as the browser does through the comm) and time until every observer has 
 until the model's outputs and the text/table widgets show the new state. Charts are drawn
 lazily (:class:`painkit.widgets._chart.LazyChart`: in a kernel, one redraw ~30 ms after the
 last change), so their redraw is timed separately: a change that only moves bands and lines
-(baseline, plan, rule) is blitted over the kept picture; a new patient, visit or filter redraws
+(baseline, plan, rule, a new score) is blitted over the kept picture; another patient, plans or filters redraw
 everything.
 
 Target: median and max of every control well under 100 ms in-process. The tracker works on a
@@ -122,7 +122,7 @@ def main() -> int:
 
         charts("tracker: progress chart after the baseline slider (blit)", app.chart, charts_results, rounds=9,
                change=slide)
-        charts("tracker: progress chart, full redraw (new patient or visit)", app.chart, charts_results, full=True)
+        charts("tracker: progress chart, full redraw (another patient)", app.chart, charts_results, full=True)
 
         ex = build_explorer(deferred=True)
         ex.benefit_chart.flush()

@@ -18,7 +18,8 @@ __all__ = [
     "waterfall",
     "responder_chart",
     "response_curve",
-    "update_progress_band",
+    "progress_horizon",
+    "update_progress_chart",
     "update_trajectories",
     "LEVEL_COLOURS",
 ]
@@ -127,8 +128,7 @@ def _progress_band(dates, *, baseline, plan, plan_start, horizon_weeks=None, com
     from .expectations import expected_band
 
     start = pd.Timestamp(plan_start)
-    last_week = float((dates.max() - start).days / 7) if len(dates) else 0.0
-    horizon = max(float(horizon_weeks or 26), last_week)
+    horizon = progress_horizon(dates, plan_start=start, horizon_weeks=horizon_weeks)
     weeks = np.linspace(0, horizon, int(horizon * 2) + 1)
     band = expected_band(
         np.full(len(weeks), float(baseline)),
@@ -142,6 +142,18 @@ def _progress_band(dates, *, baseline, plan, plan_start, horizon_weeks=None, com
                          "low": band["low"].to_numpy(), "high": band["high"].to_numpy()})
 
 
+def progress_horizon(dates, *, plan_start, horizon_weeks: float | None = None) -> float:
+    """Weeks the :func:`progress_chart` band reaches: ``horizon_weeks`` (default 26) or the last
+    assessment, whichever is later.
+
+    >>> progress_horizon(pd.to_datetime(["2026-01-05", "2026-09-07"]), plan_start="2026-01-05")
+    35.0
+    """
+    dates = pd.to_datetime(pd.Series(dates))
+    last_week = float((dates.max() - pd.Timestamp(plan_start)).days / 7) if len(dates) else 0.0
+    return max(float(horizon_weeks or 26), last_week)
+
+
 def _gid(ax, name):
     for artist in (*ax.collections, *ax.lines):
         if artist.get_gid() == DYNAMIC + name:
@@ -149,14 +161,16 @@ def _gid(ax, name):
     raise LookupError(f"no {name!r} artist on these axes: draw the chart first")
 
 
-def update_progress_band(ax, assessments: pd.DataFrame, *, baseline: float, plan, plan_start,
-                         horizon_weeks: float | None = None, combine: str | None = None, assumptions=None,
-                         evidence=None):
-    """Move the expected band and line of a :func:`progress_chart` to a new baseline, plan or rule.
+def update_progress_chart(ax, assessments: pd.DataFrame, *, baseline: float, plan, plan_start,
+                          horizon_weeks: float | None = None, combine: str | None = None, assumptions=None,
+                          evidence=None):
+    """Move the expected band and line and the recorded scores of a :func:`progress_chart` to a
+    new baseline, plan, rule or set of scores, leaving its axes and text as drawn.
 
-    The rest of the chart (recorded scores, axes, labels) stays as drawn; an app redraws only
-    what moved (see :class:`painkit.widgets._chart.LazyChart`). Same arguments as
-    :func:`progress_chart`; ``assessments`` must be those it was drawn with.
+    An app then redraws only what moved (see :class:`painkit.widgets._chart.LazyChart`). Same
+    arguments as :func:`progress_chart`, whose axes must still fit: the same ``plan_start`` and
+    :func:`progress_horizon`. Raises LookupError when the chart lacks an artist to move (no
+    recorded line was drawn, say): draw it anew then.
 
     Returns
     -------
@@ -166,8 +180,14 @@ def update_progress_band(ax, assessments: pd.DataFrame, *, baseline: float, plan
     expected = _progress_band(dates, baseline=baseline, plan=plan, plan_start=plan_start, horizon_weeks=horizon_weeks,
                               combine=combine, assumptions=assumptions, evidence=evidence)
     x = _date_numbers(expected["date"])
-    _gid(ax, "band").set_data(x, expected["low"].to_numpy(), expected["high"].to_numpy())
-    _gid(ax, "expected").set_data(x, expected["expected"].to_numpy())
+    band, line = _gid(ax, "band"), _gid(ax, "expected")
+    scores = pd.to_numeric(assessments["nrs"]) if len(assessments) else pd.Series([], dtype=float)
+    recorded = pd.DataFrame({"date": dates.to_numpy(), "nrs": scores.to_numpy(dtype=float)}).dropna()
+    if len(recorded):  # as seaborn draws them: missing scores dropped, by date
+        recorded = recorded.sort_values("date", kind="stable")
+        _gid(ax, "recorded").set_data(_date_numbers(recorded["date"]), recorded["nrs"].to_numpy())
+    band.set_data(x, expected["low"].to_numpy(), expected["high"].to_numpy())
+    line.set_data(x, expected["expected"].to_numpy())
     return ax
 
 

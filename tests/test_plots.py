@@ -35,23 +35,24 @@ def test_benefit_ranges_draws_one_row_per_arm():
     matplotlib.pyplot.close(ax.figure)
 
 
-def test_update_progress_band_moves_the_band_to_what_a_fresh_chart_draws():
+def test_update_progress_chart_moves_band_and_scores_to_what_a_fresh_chart_draws():
     from matplotlib.figure import Figure
 
-    visits = pd.DataFrame({"date": pd.to_datetime(["2026-01-05", "2026-02-02"]), "nrs": [8, 6]})
+    visits = pd.DataFrame({"date": pd.to_datetime(["2026-01-05", "2026-03-02", "2026-02-02", "2026-03-30"]),
+                           "nrs": [8, 5, 6, np.nan]})
     kw = dict(plan="cbt+pt", plan_start="2026-01-05", combine="independent")
     fresh = Figure().add_subplot()
     plots.progress_chart(visits, baseline=5, ax=fresh, **kw)
     moved = Figure().add_subplot()
-    plots.progress_chart(visits, baseline=9, ax=moved, **kw)
-    plots.update_progress_band(moved, visits, baseline=5, **kw)
+    plots.progress_chart(visits.iloc[:2], baseline=9, ax=moved, **kw)
+    plots.update_progress_chart(moved, visits, baseline=5, **kw)
     for name in ("band", "expected", "recorded"):
         a, b = plots._gid(fresh, name), plots._gid(moved, name)
         pa = a.get_paths()[0].vertices if name == "band" else np.column_stack(a.get_data())
         pb = b.get_paths()[0].vertices if name == "band" else np.column_stack(b.get_data())
         np.testing.assert_allclose(np.asarray(pa, dtype=float), np.asarray(pb, dtype=float))
     with pytest.raises(LookupError):
-        plots.update_progress_band(Figure().add_subplot(), visits, baseline=5, **kw)
+        plots.update_progress_chart(Figure().add_subplot(), visits, baseline=5, **kw)
 
 
 def test_update_trajectories_moves_every_plan():

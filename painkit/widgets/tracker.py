@@ -308,21 +308,24 @@ class TrackerApp(W.VBox):
         return self._progress_caption(visits)
 
     def _progress_key(self):
-        """What the progress chart's picture depends on besides the band (baseline, plan, rule)."""
+        """What the progress chart's axes depend on: the patient, the plan start and how far the
+        band reaches. A new baseline, plan, rule or score only moves artists."""
+        from ..plots import progress_horizon
+
         if not self.model.plan:
             return None
         visits, start = self._visits()
         return (self.model.patient_id, pd.Timestamp(start),
-                tuple(pd.to_datetime(visits["date"]).astype("int64")), tuple(visits["nrs"].astype(float).fillna(-1.0)))
+                progress_horizon(pd.to_datetime(visits["date"]), plan_start=start))
 
     def _update_progress(self, ax):
-        from ..plots import update_progress_band
+        from ..plots import update_progress_chart
 
         m = self.model
         visits, start = self._visits()
         try:
-            update_progress_band(ax, visits, baseline=m.baseline, plan=plan_label(m.plan), plan_start=start,
-                                 combine=m.combine, evidence=m.evidence)
+            update_progress_chart(ax, visits, baseline=m.baseline, plan=plan_label(m.plan), plan_start=start,
+                                  combine=m.combine, evidence=m.evidence)
         except LookupError:
             return None
         return self._progress_caption(visits)

@@ -51,7 +51,7 @@ def test_tracker_band_changes_are_blitted(seeded, patient):
     _like_full_redraw(chart)
 
 
-def test_tracker_new_visit_or_patient_redraws_everything(seeded):
+def test_tracker_new_visit_is_blitted_a_new_patient_redrawn(seeded):
     app = build_tracker(seeded, as_of=AS_OF, deferred=False)
     app.patient.value = "P-1"
     blits = app.chart.blits
@@ -59,8 +59,11 @@ def test_tracker_new_visit_or_patient_redraws_everything(seeded):
     app.u_nrs.value = 4
     app.add.click()
     assert app.model.message_kind == "success"
+    assert app.chart.blits == blits + 1  # the same axes: the new score is moved in
+    assert "3 recorded score(s); latest NRS 4 on 2026-02-20" in app.chart.caption.value
+    _like_full_redraw(app.chart)
     app.patient.value = "— new patient —"
-    assert app.chart.blits == blits  # both changed what the band is drawn over
+    assert app.chart.blits == blits + 1  # other axes: a full redraw
     assert "No recorded scores yet" in app.chart.caption.value
 
 
