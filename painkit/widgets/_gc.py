@@ -7,7 +7,9 @@ long as the whole budget of a change. So the apps, once built, collect once and 
 object that exists then into the permanent generation (:func:`gc.freeze`), which full passes
 skip; whatever is created afterwards is collected as before. An object frozen this way that
 later becomes unreachable *inside a reference cycle* stays in memory (reference counting still
-frees everything else): a little memory at worst, for pauses gone.
+frees everything else) until the next build, which unfreezes, collects and freezes again: a
+notebook cell re-run keeps at most the previous app (and its store connection) alive until the
+one after.
 
 What a session creates afterwards is collected at idle moments: after a chart's full redraw,
 which runs once the outputs are shown and leaves the old artists as cyclic garbage
@@ -51,6 +53,9 @@ def freeze_startup_objects(enabled: bool | None = None) -> bool:
         enabled = os.environ.get("PAINKIT_GC_FREEZE", "1").strip().lower() not in ("0", "false", "no")
     if not enabled:
         return False
+    # What an earlier build froze becomes collectable again (an app built before and since
+    # dropped, e.g. a re-run cell, is freed here): at most one stale app is ever kept.
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     return True

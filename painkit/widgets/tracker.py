@@ -195,9 +195,10 @@ class TrackerApp(W.VBox):
         m.observe(self._show_report, "report_path")
         try:
             m.refresh_patients()
-            m.prefetch()
         except Exception as exc:  # noqa: BLE001 - a broken store must not hide the app
             m._say(f"The store could not be read: {exc}", "error")
+        else:
+            m.prefetch()  # never raises: patients are then computed one at a time
         self._show_estimate()
         self._show_patient()
         self._show_message()

@@ -339,9 +339,15 @@ class PatientTables:
         return value
 
     def _compute_bulk(self, as_of, combine):
+        """The whole-store pass, or None (too large, or it failed: then each patient is computed
+        alone, so one bad patient or a locked store fails only the patient asked for)."""
         counts = getattr(self.store, "counts", None)
-        if counts is None or counts()["assessments"] > self.bulk_limit:
+        try:
+            if counts is None or counts()["assessments"] > self.bulk_limit:
+                return None
+            patients, assessments = self.store.load_cohort()
+            bulk = _Bulk(patients, assessments, as_of=as_of, combine=combine)
+        except Exception:  # noqa: BLE001 - an optimisation only: the per-patient path reports it
             return None
-        patients, assessments = self.store.load_cohort()
         self._patients = patients
-        return _Bulk(patients, assessments, as_of=as_of, combine=combine)
+        return bulk

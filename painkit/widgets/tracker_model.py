@@ -17,6 +17,7 @@ refuses is reported the same way.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import math
 import os
 from pathlib import Path
@@ -29,6 +30,10 @@ from ..evidence import COMBINATION_RULES, load_evidence, parse_plan, plan_label
 from ..expectations import estimate, expectations_text
 from ..schema import ASSESSMENT_FIELDS, BPI_INTERFERENCE, BPI_SEVERITY, PEG_ITEMS, RED_FLAGS
 from ._traits import Frame
+
+#: Errors shown in the app as a message: painkit's own, and the store's database failing (locked,
+#: unreadable) underneath.
+_APP_ERRORS = (PainkitError, sqlite3.Error)
 from .tracker_data import LEVEL_ORDER, PatientTables
 
 __all__ = ["TrackerModel", "LEVEL_ORDER", "UPDATE_SCORE_FIELDS"]
@@ -197,7 +202,7 @@ class TrackerModel(t.HasTraits):
             # the recorded progress's expected band (position column) follows the rule too
             try:
                 self._refresh_patient_outputs(chart=False)
-            except PainkitError as exc:
+            except _APP_ERRORS as exc:
                 self._say(str(exc), "error")
         self.chart_version += 1
 
@@ -252,7 +257,10 @@ class TrackerModel(t.HasTraits):
     def prefetch(self) -> None:
         """Compute every stored patient's outputs now (when the store is small enough, see
         :class:`~painkit.widgets.tracker_data.PatientTables`), so that choosing one is a lookup."""
-        self.tables.prefetch(as_of=self.as_of, combine=self.combine)
+        try:
+            self.tables.prefetch(as_of=self.as_of, combine=self.combine)
+        except _APP_ERRORS:  # an optimisation only: choosing a patient reports the problem
+            pass
 
     def select_patient(self, patient_id: str) -> None:
         """Load a stored patient: baseline, plan, assessments, alerts and schedule.
@@ -280,7 +288,7 @@ class TrackerModel(t.HasTraits):
         pid = self.patient_id
         try:
             out = self.tables.outputs(pid, as_of=self.as_of, combine=self.combine)
-        except PainkitError as exc:
+        except _APP_ERRORS as exc:
             self._say(str(exc), "error")
             return
         patient = out.patient.iloc[0].to_dict()
@@ -352,7 +360,7 @@ class TrackerModel(t.HasTraits):
             with self.tables.writing(pid, patients_changed=True):
                 self.store.add_patient(pid, plan=plan_label(self.plan), plan_start=start, **fields)
                 self.store.add_update(pid, start, nrs=int(self.baseline))
-        except PainkitError as exc:
+        except _APP_ERRORS as exc:
             self._say(str(exc), "error")
             return False
         self.refresh_patients()
@@ -406,7 +414,7 @@ class TrackerModel(t.HasTraits):
             if fields:
                 raise InputError(f"unknown field(s) {', '.join(sorted(fields))}")
             self._write_update(when, values)
-        except PainkitError as exc:
+        except _APP_ERRORS as exc:
             self._say(str(exc), "error")
             return False
         self._refresh_patient_outputs()
@@ -443,7 +451,7 @@ class TrackerModel(t.HasTraits):
             if row.empty or row.iloc[0]["status"] == "failed":
                 error = row.iloc[0]["error"] if len(row) else "no report was made"
                 raise PainkitError(f"The report for {self.patient_id!r} failed: {error}")
-        except PainkitError as exc:
+        except _APP_ERRORS as exc:
             self._say(str(exc), "error")
             return ""
         path = str((Path(result.out) / str(row.iloc[0]["html"])).resolve())

@@ -149,3 +149,35 @@ def test_caches_are_bounded(store, monkeypatch):
     tables.outputs(ids[0], as_of="2025-12-02", combine="independent")
     assert list(tables._bulk) == [(pd.Timestamp("2025-12-02"), "independent")]
     _same(tables.outputs(ids[1], as_of="2025-12-02"), _alone(store, ids[1], "2025-12-02", None))
+
+
+def test_a_failing_whole_store_pass_falls_back_to_each_patient(store, monkeypatch):
+    import painkit.widgets.tracker_data as td
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure of the whole-store pass")
+
+    monkeypatch.setattr(td._Bulk, "__init__", broken)
+    tables = PatientTables(store)
+    assert tables.prefetch(as_of="2025-12-02") is False
+    _same(tables.outputs("S010", as_of="2025-12-02"), _alone(store, "S010", "2025-12-02", None))
+
+
+def test_an_app_built_again_frees_the_previous_one(sample_db, monkeypatch):
+    """Each build unfreezes what the previous froze, so a dropped app does not stay in memory."""
+    import weakref
+
+    import ipywidgets
+
+    from painkit.widgets import build_tracker
+
+    monkeypatch.setenv("PAINKIT_GC_FREEZE", "1")
+    try:
+        first = build_tracker(sample_db, as_of=dt.date(2025, 12, 2), deferred=True)
+        gone = weakref.ref(first.model)
+        ipywidgets.Widget.close_all()  # what a re-run cell's front end does with the old views
+        del first
+        build_tracker(sample_db, as_of=dt.date(2025, 12, 2), deferred=True)
+        assert gone() is None
+    finally:
+        gc.unfreeze()
