@@ -163,21 +163,27 @@ def test_a_failing_whole_store_pass_falls_back_to_each_patient(store, monkeypatc
     _same(tables.outputs("S010", as_of="2025-12-02"), _alone(store, "S010", "2025-12-02", None))
 
 
-def test_an_app_built_again_frees_the_previous_one(sample_db, monkeypatch):
-    """Each build unfreezes what the previous froze, so a dropped app does not stay in memory."""
-    import weakref
+def test_an_app_built_again_frees_the_previous_one(sample_db):
+    """Each build unfreezes what the previous froze, so a dropped app does not stay in memory.
+    Run in a fresh interpreter: freezing is process-wide, and a test process holds much else."""
+    import subprocess
+    import sys
+    import textwrap
 
-    import ipywidgets
-
-    from painkit.widgets import build_tracker
-
-    monkeypatch.setenv("PAINKIT_GC_FREEZE", "1")
-    try:
-        first = build_tracker(sample_db, as_of=dt.date(2025, 12, 2), deferred=True)
+    script = textwrap.dedent(f"""
+        import datetime as dt, gc, weakref
+        import ipywidgets, matplotlib
+        matplotlib.use("Agg")
+        from painkit.widgets import build_tracker
+        first = build_tracker({str(sample_db)!r}, as_of=dt.date(2025, 12, 2), deferred=True)
+        assert gc.get_freeze_count() > 1000
         gone = weakref.ref(first.model)
         ipywidgets.Widget.close_all()  # what a re-run cell's front end does with the old views
         del first
-        build_tracker(sample_db, as_of=dt.date(2025, 12, 2), deferred=True)
-        assert gone() is None
-    finally:
-        gc.unfreeze()
+        build_tracker({str(sample_db)!r}, as_of=dt.date(2025, 12, 2), deferred=True)
+        print("freed" if gone() is None else "kept")
+    """)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PAINKIT_GC_FREEZE"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "freed"
