@@ -93,7 +93,7 @@ def progress_chart(
     import seaborn as sns
 
     ax = _axes(ax)
-    dates = pd.to_datetime(assessments["date"]) if len(assessments) else pd.Series([], dtype="datetime64[ns]")
+    dates, recorded = _scores(assessments)
     expected = _progress_band(dates, baseline=baseline, plan=plan, plan_start=plan_start, horizon_weeks=horizon_weeks,
                               combine=combine, assumptions=assumptions, evidence=evidence)
     # axes first: with labels and limits set, seaborn has no tick labels to compute
@@ -107,8 +107,7 @@ def progress_chart(
     sns.lineplot(data=expected, x="date", y="expected", color="#2171b5", linestyle="--", label="expected",
                  estimator=None, legend=False, ax=ax)
     ax.get_lines()[-1].set_gid(DYNAMIC + "expected")
-    if len(assessments):
-        recorded = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
+    if len(recorded):
         sns.lineplot(data=recorded, x="date", y="nrs", color=OBSERVED_COLOUR, marker="o", markeredgecolor=OBSERVED_COLOUR,
                      label="recorded NRS", estimator=None, legend=False, ax=ax)
         ax.get_lines()[-1].set_gid(DYNAMIC + "recorded")  # drawn again over the band
@@ -119,6 +118,16 @@ def progress_chart(
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     return ax
+
+
+def _scores(assessments: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """The assessments' dates, and their recorded scores (``date``, ``nrs``) as the chart draws
+    them: missing scores dropped, by date."""
+    if not len(assessments):
+        return pd.Series([], dtype="datetime64[ns]"), pd.DataFrame({"date": pd.to_datetime([]), "nrs": []})
+    dates = pd.to_datetime(assessments["date"])
+    scores = pd.DataFrame({"date": dates.to_numpy(), "nrs": pd.to_numeric(assessments["nrs"]).to_numpy(dtype=float)})
+    return dates, scores.dropna().sort_values("date", kind="stable")
 
 
 def _progress_band(dates, *, baseline, plan, plan_start, horizon_weeks=None, combine=None, assumptions=None,
@@ -176,15 +185,12 @@ def update_progress_chart(ax, assessments: pd.DataFrame, *, baseline: float, pla
     -------
     matplotlib.axes.Axes
     """
-    dates = pd.to_datetime(assessments["date"]) if len(assessments) else pd.Series([], dtype="datetime64[ns]")
+    dates, recorded = _scores(assessments)
     expected = _progress_band(dates, baseline=baseline, plan=plan, plan_start=plan_start, horizon_weeks=horizon_weeks,
                               combine=combine, assumptions=assumptions, evidence=evidence)
     x = _date_numbers(expected["date"])
     band, line = _gid(ax, "band"), _gid(ax, "expected")
-    scores = pd.to_numeric(assessments["nrs"]) if len(assessments) else pd.Series([], dtype=float)
-    recorded = pd.DataFrame({"date": dates.to_numpy(), "nrs": scores.to_numpy(dtype=float)}).dropna()
-    if len(recorded):  # as seaborn draws them: missing scores dropped, by date
-        recorded = recorded.sort_values("date", kind="stable")
+    if len(recorded):
         _gid(ax, "recorded").set_data(_date_numbers(recorded["date"]), recorded["nrs"].to_numpy())
     band.set_data(x, expected["low"].to_numpy(), expected["high"].to_numpy())
     line.set_data(x, expected["expected"].to_numpy())

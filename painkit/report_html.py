@@ -13,7 +13,6 @@ import base64
 import hashlib
 import html
 import io
-import math
 import re
 
 import numpy as np
@@ -45,13 +44,19 @@ class Fragment(str):
         printer.text(f"<painkit report section, {len(self)} characters of HTML>")
 
 
-def _esc(value) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "&ndash;"
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+def _number(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def _esc(value, missing: str = "&ndash;") -> str:
+    """One value as escaped text: ``missing`` for a missing value, dates as YYYY-MM-DD, decimals
+    to three significant digits."""
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return missing
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if isinstance(value, (float, np.floating)):
+        return _number(float(value))
     return html.escape(str(value), quote=True)
 
 
@@ -76,30 +81,40 @@ def safe_slug(patient_id: str) -> str:
     return f"{slug}-{digest}"
 
 
-def _cell(value) -> str:
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return "&ndash;"
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):.3g}" if abs(value) < 1000 else f"{float(value):.0f}"
-    return html.escape(str(value), quote=True)
+def _column(values: pd.Series, missing: str, decimals: int | None) -> list[str]:
+    """A column's cells as :func:`_esc` gives them, a whole column at a time where it can."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return [missing if text == "NaT" else text
+                for text in np.datetime_as_string(values.to_numpy(dtype="datetime64[D]")).tolist()]
+    if pd.api.types.is_float_dtype(values.dtype):
+        number = _number if decimals is None else f"{{:.{decimals}f}}".format
+        return [missing if v != v else number(v) for v in values.to_numpy(dtype=float, na_value=np.nan).tolist()]
+    return [_esc(v, missing) for v in values.to_numpy(dtype=object).tolist()]
 
 
-def table_html(data: pd.DataFrame, *, empty: str = "None recorded.") -> str:
+def table_html(data: pd.DataFrame, *, empty: str = "None recorded.", classes: str | None = None,
+               missing: str = "&ndash;", decimals: int | None = None) -> str:
     """An HTML table of ``data`` (no index), every header and cell escaped; ``empty`` when no rows.
+
+    ``classes`` go on the table (and on the ``empty`` paragraph), ``missing`` stands for a
+    missing value and ``decimals`` fixes the places of decimal columns (default: three
+    significant digits).
 
     Examples
     --------
     >>> table_html(pd.DataFrame({"a<": ["<i>x</i>", None], "b": [1.23456, float("nan")]}))
     '<table><thead><tr><th>a&lt;</th><th>b</th></tr></thead><tbody><tr><td>&lt;i&gt;x&lt;/i&gt;</td><td>1.23</td></tr><tr><td>&ndash;</td><td>&ndash;</td></tr></tbody></table>'
+    >>> table_html(pd.DataFrame({"b": [1.26, None]}), classes="t", missing="", decimals=1)
+    '<table class="t"><thead><tr><th>b</th></tr></thead><tbody><tr><td>1.3</td></tr><tr><td></td></tr></tbody></table>'
     """
+    css = f" {html.escape(classes, quote=True)}" if classes else ""
     if data is None or not len(data):
-        return f'<p class="muted">{html.escape(empty)}</p>'
+        return f'<p class="muted{css}">{html.escape(empty)}</p>'
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in data.columns)
-    columns = [data[c].astype(object).to_numpy() for c in data.columns]
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in zip(*columns))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    columns = [_column(data[c], missing, decimals) for c in data.columns]
+    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in zip(*columns))
+    table = f'<table class="{css[1:]}">' if css else "<table>"
+    return f"{table}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def new_axes(size=(7.0, 3.6), *, margins=None):

@@ -18,11 +18,11 @@ from __future__ import annotations
 import html
 
 import ipywidgets as W
-import numpy as np
 import pandas as pd
 
 from .. import DISCLAIMER
 from ..evidence import COMBINATION_RULES, plan_label
+from ..report_html import table_html
 from ..schema import ASSESSMENT_FIELDS, BPI_INTERFERENCE, BPI_SEVERITY, PEG_ITEMS, RED_FLAGS
 from ._chart import CSS, LazyChart
 from .tracker_model import TrackerModel
@@ -40,28 +40,11 @@ def _label(name: str) -> str:
     return text.split(": ", 1)[-1] if ":" in text else text
 
 
-def _cells(values: pd.Series) -> list[str]:
-    """One column as escaped cell texts: dates as YYYY-MM-DD, decimals to one place, '' for missing."""
-    dtype = values.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        days = values.to_numpy(dtype="datetime64[D]")
-        return ["" if text == "NaT" else text for text in np.datetime_as_string(days).tolist()]
-    if pd.api.types.is_float_dtype(dtype):
-        return ["" if v != v else f"{v:.1f}" for v in values.to_numpy(dtype=float, na_value=np.nan).tolist()]
-    missing = values.isna().to_numpy().tolist()
-    return ["" if gone else html.escape(str(v)) for v, gone in zip(values.to_numpy(dtype=object).tolist(), missing)]
-
-
 def _table(frame: pd.DataFrame, columns: list[str], *, classes: str, empty: str) -> str:
-    """An HTML table of some columns (built directly: ``DataFrame.to_html`` costs tens of ms)."""
-    if frame is None or frame.empty:
-        return f"<p class='{classes} painkit-empty'><i>{html.escape(empty)}</i></p>"
-    shown = [c for c in columns if c in frame.columns]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown)
-    cells = [_cells(frame[c]) for c in shown]
-    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>\n" for row in zip(*cells))
-    return (f'<table border="0" class="dataframe {classes}">\n<thead><tr style="text-align: right;">{head}</tr></thead>\n'
-            f"<tbody>\n{body}</tbody>\n</table>")
+    """Some columns as an HTML table: dates as YYYY-MM-DD, decimals to one place, blank when missing."""
+    if frame is not None and not frame.empty:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    return table_html(frame, empty=empty, classes=classes, missing="", decimals=1)
 
 
 class TrackerApp(W.VBox):

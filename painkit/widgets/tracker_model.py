@@ -308,8 +308,7 @@ class TrackerModel(t.HasTraits):
                 self.plan = parse_plan(str(patient["plan"]), self.evidence)
         finally:
             self._loading = False
-        self._recompute_estimate()  # once, for the new baseline and plan together
-        self.whatif_text = self._whatif()
+        self._recompute_estimate()  # once, for the new baseline and plan together (and the what-if text)
         self.chart_version += 1
 
     def _refresh_patient_outputs(self, *, chart: bool = True) -> None:
